@@ -1,0 +1,274 @@
+"""OWL 2 RL closure with owlrl, kept apart from the asserted triples, and cached.
+
+owlrl writes much that answers nothing: reflexive ``owl:sameAs`` (even on
+literals), triples with a literal as subject (not valid RDF: they break
+N-Triples export), tautologies about the schema vocabularies and ``owl:Thing``
+typing. :func:`infer` keeps only valid, useful derivations and counts what each
+filter dropped, so the report says where the triples went.
+
+The closure is cached on disk as N-Triples, keyed by a hash of every input file
+and of the reasoner's version; the file is written to a temporary name, fsynced
+and renamed, and it carries its own checksum, so a torn or stale cache is
+detected and rebuilt, never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from . import __version__
+from .loader import SourceFile
+
+Triple = tuple[Node, Node, Node]
+
+#: Vocabularies whose terms owlrl describes to itself (``rdf:type rdf:Property``...).
+_SCHEMA_NAMESPACES = tuple(
+    str(ns)
+    for ns in (
+        RDF,
+        RDFS,
+        OWL,
+        XSD,
+        Namespace("http://www.w3.org/2004/02/skos/core#"),
+        Namespace("http://www.w3.org/ns/org#"),
+        Namespace("http://www.w3.org/ns/prov#"),
+        Namespace("http://purl.org/dc/terms/"),
+        Namespace("http://purl.org/dc/elements/1.1/"),
+        Namespace("https://schema.org/"),
+        Namespace("http://www.w3.org/2006/time#"),
+        Namespace("http://www.w3.org/ns/shacl#"),
+        Namespace("http://purl.org/vocab/vann/"),
+        Namespace("http://xmlns.com/foaf/0.1/"),
+    )
+)
+_WIKIDATA = "http://www.wikidata.org/entity/"
+_REFLEXIVE_NOISE = {
+    OWL.sameAs,
+    OWL.equivalentClass,
+    OWL.equivalentProperty,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+}
+_TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}
+_ERROR_NS = "http://www.daml.org/2002/03/agents/agent-ont#"
+
+
+def _literal_subject(t: Triple) -> bool:
+    return isinstance(t[0], Literal) or isinstance(t[1], Literal | BNode)
+
+
+def _reflexive(t: Triple) -> bool:
+    return t[0] == t[2] and t[1] in _REFLEXIVE_NOISE
+
+
+def _trivial_type(t: Triple) -> bool:
+    return (t[1] == RDF.type and t[2] in _TRIVIAL_TYPES) or (
+        t[1] == RDFS.subClassOf and t[2] == OWL.Thing
+    )
+
+
+def _about_schema_vocabulary(t: Triple) -> bool:
+    return isinstance(t[0], URIRef) and str(t[0]).startswith(_SCHEMA_NAMESPACES)
+
+
+def _onto_wikidata(t: Triple) -> bool:
+    """Facts copied onto a Wikidata item: the item is linked, never described, here."""
+    return isinstance(t[0], URIRef) and str(t[0]).startswith(_WIKIDATA)
+
+
+def _reasoner_error(t: Triple) -> bool:
+    return str(t[1]).startswith(_ERROR_NS) or str(t[2]).startswith(_ERROR_NS)
+
+
+#: Filters in the order they run; the first that matches a triple drops it.
+FILTERS: tuple[tuple[str, Callable[[Triple], bool]], ...] = (
+    ("literal or blank-node position that RDF forbids", _literal_subject),
+    ("reflexive sameAs/equivalence/subclass", _reflexive),
+    ("owl:Thing / rdfs:Resource typing", _trivial_type),
+    ("statements about standard vocabularies", _about_schema_vocabulary),
+    ("facts copied onto Wikidata items", _onto_wikidata),
+    ("reasoner error messages", _reasoner_error),
+)
+
+
+@dataclass
+class InferenceReport:
+    """What the reasoner did, for people (``eusdp infer``) and for /health."""
+
+    asserted: int = 0
+    derived: int = 0
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    inconsistencies: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    cache: str = "off"  # "off", "hit", "miss" or "rebuilt"
+
+    def lines(self) -> list[str]:
+        out = [
+            f"asserted triples: {self.asserted}",
+            f"derived by owlrl: {self.derived}",
+        ]
+        out += [f"  dropped, {reason}: {n}" for reason, n in self.dropped.items()]
+        out += [f"kept (inferred graph): {self.kept}", f"time: {self.seconds:.2f} s"]
+        out.append(f"cache: {self.cache}")
+        out += [f"inconsistency: {m}" for m in self.inconsistencies]
+        return out
+
+
+def run_owlrl(asserted: Graph) -> tuple[Graph, list[str]]:
+    """Run owlrl's OWL-RL closure on a copy; return every new triple and owlrl's error messages."""
+    from owlrl.OWLRL import OWLRL_Semantics
+
+    work = Graph()
+    for t in asserted:
+        work.add(t)
+    closure = OWLRL_Semantics(work, False, False, rdfs=False)
+    closure.closure()
+    derived = Graph()
+    for t in work:
+        if t not in asserted:
+            derived.add(t)
+    return derived, list(closure.error_messages)
+
+
+def filter_derived(derived: Iterable[Triple]) -> tuple[Graph, dict[str, int]]:
+    """Keep the useful derivations; count what each filter drops."""
+    kept = Graph()
+    dropped: Counter[str] = Counter({name: 0 for name, _ in FILTERS})
+    for t in derived:
+        for name, rule in FILTERS:
+            if rule(t):
+                dropped[name] += 1
+                break
+        else:
+            kept.add(t)
+    return kept, dict(dropped)
+
+
+def infer(asserted: Graph) -> tuple[Graph, InferenceReport]:
+    """The filtered OWL-RL closure of ``asserted`` (which is never modified)."""
+    start = time.perf_counter()
+    derived, errors = run_owlrl(asserted)
+    kept, dropped = filter_derived(derived)
+    report = InferenceReport(
+        asserted=len(asserted),
+        derived=len(derived),
+        kept=len(kept),
+        dropped=dropped,
+        inconsistencies=sorted(errors),
+        seconds=time.perf_counter() - start,
+    )
+    return kept, report
+
+
+# --- the cache -----------------------------------------------------------------
+
+_HEADER = "# eusdp-closure"
+
+
+def cache_key(sources: Sequence[SourceFile]) -> str:
+    """Hash of every input file's name and bytes, the reasoner's version and ours."""
+    h = hashlib.sha256()
+    for part in (__version__, version("owlrl"), version("rdflib")):
+        h.update(part.encode() + b"\0")
+    for source in sources:
+        h.update(str(source.graph).encode() + b"\0")
+        h.update(hashlib.sha256(source.path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _serialise(graph: Graph, key: str) -> bytes:
+    body = graph.serialize(format="nt", encoding="utf-8")
+    lines = sorted(line for line in body.split(b"\n") if line)
+    payload = b"\n".join(lines) + b"\n" if lines else b""
+    digest = hashlib.sha256(payload).hexdigest()
+    return f"{_HEADER} key={key} sha256={digest} triples={len(lines)}\n".encode() + payload
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync it, rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_cache(path: Path, key: str) -> Graph | None:
+    """The cached closure if it is complete and made from the same inputs, else ``None``."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    header, sep, payload = raw.partition(b"\n")
+    if not sep:
+        return None
+    fields = dict(
+        part.split("=", 1) for part in header.decode("ascii", "replace").split()[1:] if "=" in part
+    )
+    if not header.startswith(_HEADER.encode()) or fields.get("key") != key:
+        return None
+    if fields.get("sha256") != hashlib.sha256(payload).hexdigest():
+        return None
+    graph = Graph()
+    try:
+        graph.parse(data=payload, format="nt")
+    except Exception:
+        return None
+    if str(len(graph)) != fields.get("triples"):
+        return None
+    return graph
+
+
+def cache_path(cache_dir: Path) -> Path:
+    return cache_dir / "closure.nt"
+
+
+def infer_cached(
+    asserted: Graph, sources: Sequence[SourceFile], cache_dir: Path | None
+) -> tuple[Graph, InferenceReport]:
+    """Serve the closure from the cache when it matches the inputs; build and store it if not."""
+    if cache_dir is None:
+        return infer(asserted)
+    key = cache_key(sources)
+    path = cache_path(cache_dir)
+    start = time.perf_counter()
+    cached = read_cache(path, key)
+    if cached is not None:
+        report = InferenceReport(
+            asserted=len(asserted),
+            kept=len(cached),
+            seconds=time.perf_counter() - start,
+            cache="hit",
+        )
+        return cached, report
+    existed = path.exists()
+    graph, report = infer(asserted)
+    try:
+        write_atomic(path, _serialise(graph, key))
+        report.cache = "rebuilt" if existed else "miss"
+    except OSError:
+        report.cache = "unwritable"
+    return graph, report

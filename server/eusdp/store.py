@@ -1,0 +1,217 @@
+"""The read-only graph facade the rest of the program talks to.
+
+It holds the asserted named graphs, the inferred graph and any extra graphs in
+an in-memory Oxigraph store (the query engine), and keeps the rdflib graphs for
+serialisation, pages and the reference engine. It offers no way to write: the
+endpoint is read-only by construction, not by looking for the word INSERT.
+
+Which triples a query sees (its default graph):
+- the SPARQL Protocol's ``default-graph-uri``/``named-graph-uri`` when given
+  (they override FROM / FROM NAMED, as the Protocol requires);
+- else the query's own FROM / FROM NAMED;
+- else the union of the project graphs: asserted + inferred, or asserted only
+  with ``infer=False``. Extra graphs (``--graph IRI=FILE``) are reachable by
+  GRAPH, FROM or ``default-graph-uri`` but stay out of that union, so serving a
+  side file never changes the project's answers.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, URIRef
+from rdflib.term import Node
+
+from . import __version__
+from .config import Settings
+from .inference import InferenceReport, infer_cached
+from .loader import (
+    SourceFile,
+    extra_sources,
+    inferred_graph_iri,
+    load_dataset,
+    parse_file,
+    project_sources,
+)
+from .terms import to_oxigraph
+
+OxResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """One named graph: its IRI, what it holds and where it came from."""
+
+    iri: str
+    role: str  # "ontology", "data", "inferred" or "extra"
+    triples: int
+    source: str | None
+
+
+# Dataset clauses (FROM / FROM NAMED) can only stand outside every brace; strings,
+# IRIs and comments are skipped so that a FROM inside them does not count.
+_TOKENS = re.compile(
+    r"""(?P<skip>"{3}.*?"{3}|'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'"""
+    r"""|<[^<>"{}|^`\\\s]*>|\#[^\n]*)|(?P<open>\{)|(?P<close>\})|(?P<from>\bFROM\b)""",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def has_dataset_clause(query: str) -> bool:
+    """True if the query names its own dataset with FROM or FROM NAMED."""
+    depth = 0
+    for match in _TOKENS.finditer(query):
+        if match.group("open"):
+            depth += 1
+        elif match.group("close"):
+            depth = max(0, depth - 1)
+        elif match.group("from") and depth == 0:
+            return True
+    return False
+
+
+class Store:
+    """Read-only access to the project graph. Build it with :func:`build_store`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        dataset: Dataset,
+        inferred: Graph,
+        report: InferenceReport,
+        sources: Sequence[SourceFile],
+        load_seconds: float = 0.0,
+    ) -> None:
+        self.settings = settings
+        self.dataset = dataset
+        self.inferred = inferred
+        self.report = report
+        self.sources = tuple(sources)
+        self.load_seconds = load_seconds
+        self.inferred_iri = inferred_graph_iri(settings)
+        self._asserted = [ox.NamedNode(str(s.graph)) for s in sources if s.role != "extra"]
+        self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
+        self._ox = ox.Store()
+        self._ox.bulk_extend(
+            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g.identifier))
+            for s, p, o, g in self._quads()
+        )
+        #: Changes whenever the content changes; part of every cache key.
+        self.version = f"{__version__}:{report.asserted}:{report.kept}:{id(self)}"
+
+    def _quads(self) -> list[tuple[Node, Node, Node, Graph]]:
+        quads: list[tuple[Node, Node, Node, Graph]] = []
+        for source in self.sources:
+            g = self.dataset.graph(source.graph)
+            quads.extend((s, p, o, g) for s, p, o in g)
+        quads.extend((s, p, o, self.inferred) for s, p, o in self.inferred)
+        return quads
+
+    # --- querying ---------------------------------------------------------------
+
+    def query(
+        self,
+        text: str,
+        *,
+        infer: bool = True,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        bindings: Mapping[str, ox.NamedNode | ox.Literal | ox.BlankNode] | None = None,
+        base_iri: str | None = None,
+    ) -> OxResult:
+        """Evaluate a SPARQL query with Oxigraph. Raises ``SyntaxError`` for a bad query."""
+        kwargs: dict[str, object] = {}
+        if default_graph_uris or named_graph_uris:
+            kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
+            kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
+        elif not has_dataset_clause(text):
+            kwargs["default_graph"] = self._with_inferred if infer else self._asserted
+        if bindings:
+            kwargs["substitutions"] = {ox.Variable(k): v for k, v in bindings.items()}
+        return self._ox.query(text, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
+
+    def union(self, infer: bool = True) -> Graph:
+        """The project graph as one rdflib Graph (for exports, pages and the reference engine)."""
+        return self._union_inferred if infer else self._union_asserted
+
+    @cached_property
+    def _union_asserted(self) -> Graph:
+        g = Graph()
+        for source in self.sources:
+            if source.role != "extra":
+                for t in self.dataset.graph(source.graph):
+                    g.add(t)
+        for prefix, ns in self.dataset.namespaces():
+            g.bind(prefix, ns, override=True)
+        return g
+
+    @cached_property
+    def _union_inferred(self) -> Graph:
+        g = Graph()
+        for t in self._union_asserted:
+            g.add(t)
+        for t in self.inferred:
+            g.add(t)
+        for prefix, ns in self._union_asserted.namespaces():
+            g.bind(prefix, ns, override=True)
+        return g
+
+    def reference_query(self, text: str, *, infer: bool = True, **bindings: Node) -> object:
+        """Evaluate with rdflib's engine over the same default graph: the parity reference."""
+        return self.union(infer).query(text, initBindings=bindings or None)
+
+    # --- describing -------------------------------------------------------------
+
+    def graphs(self) -> list[GraphInfo]:
+        infos = [
+            GraphInfo(str(s.graph), s.role, len(self.dataset.graph(s.graph)), str(s.path))
+            for s in self.sources
+        ]
+        infos.append(GraphInfo(str(self.inferred_iri), "inferred", len(self.inferred), None))
+        return infos
+
+    def named_graph(self, iri: str) -> Graph | None:
+        if URIRef(iri) == self.inferred_iri:
+            return self.inferred
+        for source in self.sources:
+            if str(source.graph) == iri:
+                return self.dataset.graph(source.graph)
+        return None
+
+    def counts(self) -> dict[str, int]:
+        asserted = sum(len(self.dataset.graph(s.graph)) for s in self.sources if s.role != "extra")
+        extra = sum(len(self.dataset.graph(s.graph)) for s in self.sources if s.role == "extra")
+        return {
+            "asserted": asserted,
+            "inferred": len(self.inferred),
+            "extra": extra,
+            "total": asserted + len(self.inferred) + extra,
+        }
+
+
+def build_store(settings: Settings) -> Store:
+    """files -> graphs -> inference -> store. Raises DataError on a broken file."""
+    start = time.perf_counter()
+    sources = project_sources(settings)
+    dataset = load_dataset(sources)
+    asserted = Graph()
+    for source in sources:
+        for t in dataset.graph(source.graph):
+            asserted.add(t)
+    inferred, report = infer_cached(asserted, sources, settings.cache_dir)
+    extras = extra_sources(settings)
+    for extra in extras:
+        parse_file(extra.path, into=dataset.graph(extra.graph))
+    return Store(
+        settings,
+        dataset,
+        inferred,
+        report,
+        [*sources, *extras],
+        load_seconds=time.perf_counter() - start,
+    )
