@@ -91,15 +91,49 @@ def _reasoner_error(t: Triple) -> bool:
     return str(t[1]).startswith(_ERROR_NS) or str(t[2]).startswith(_ERROR_NS)
 
 
+_SCHEMA_PREDICATES = {
+    RDFS.domain,
+    RDFS.range,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+    OWL.equivalentClass,
+    OWL.equivalentProperty,
+    OWL.inverseOf,
+    OWL.disjointWith,
+}
+
+
+def _schema_entailment(t: Triple) -> bool:
+    """Derived domains, ranges and class/property hierarchies: the instance-level
+    closure already applies them, so stating them again answers nothing new."""
+    return t[1] in _SCHEMA_PREDICATES
+
+
+_CLASS_EXPRESSION_KEYS = (
+    OWL.onProperty,
+    OWL.intersectionOf,
+    OWL.unionOf,
+    OWL.complementOf,
+    OWL.oneOf,
+)
+
+
+def class_expressions(asserted: Graph) -> set[Node]:
+    """Blank nodes that stand for anonymous OWL class expressions (restrictions, intersections)."""
+    return {s for key in _CLASS_EXPRESSION_KEYS for s in asserted.subjects(key, None)}
+
+
 #: Filters in the order they run; the first that matches a triple drops it.
 FILTERS: tuple[tuple[str, Callable[[Triple], bool]], ...] = (
     ("literal or blank-node position that RDF forbids", _literal_subject),
     ("reflexive sameAs/equivalence/subclass", _reflexive),
     ("owl:Thing / rdfs:Resource typing", _trivial_type),
     ("statements about standard vocabularies", _about_schema_vocabulary),
+    ("schema entailments (domains, ranges, hierarchies)", _schema_entailment),
     ("facts copied onto Wikidata items", _onto_wikidata),
     ("reasoner error messages", _reasoner_error),
 )
+_ANONYMOUS_CLASS = "typing with anonymous class expressions"
 
 
 @dataclass
@@ -142,17 +176,27 @@ def run_owlrl(asserted: Graph) -> tuple[Graph, list[str]]:
     return derived, list(closure.error_messages)
 
 
-def filter_derived(derived: Iterable[Triple]) -> tuple[Graph, dict[str, int]]:
-    """Keep the useful derivations; count what each filter drops."""
+def filter_derived(derived: Iterable[Triple], asserted: Graph) -> tuple[Graph, dict[str, int]]:
+    """Keep the useful derivations; count what each filter drops.
+
+    ``asserted`` tells which blank nodes are anonymous class expressions: a country
+    typed with the restriction behind ``eusdp:NATOMemberPartner`` says nothing the
+    named class does not.
+    """
+    anonymous = class_expressions(asserted)
     kept = Graph()
     dropped: Counter[str] = Counter({name: 0 for name, _ in FILTERS})
+    dropped[_ANONYMOUS_CLASS] = 0
     for t in derived:
         for name, rule in FILTERS:
             if rule(t):
                 dropped[name] += 1
                 break
         else:
-            kept.add(t)
+            if t[0] in anonymous or t[2] in anonymous:
+                dropped[_ANONYMOUS_CLASS] += 1
+            else:
+                kept.add(t)
     return kept, dict(dropped)
 
 
@@ -160,7 +204,7 @@ def infer(asserted: Graph) -> tuple[Graph, InferenceReport]:
     """The filtered OWL-RL closure of ``asserted`` (which is never modified)."""
     start = time.perf_counter()
     derived, errors = run_owlrl(asserted)
-    kept, dropped = filter_derived(derived)
+    kept, dropped = filter_derived(derived, asserted)
     report = InferenceReport(
         asserted=len(asserted),
         derived=len(derived),
