@@ -98,18 +98,18 @@ class Store:
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
         self._ox = ox.Store()
         self._ox.bulk_extend(
-            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g.identifier))
+            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(g)))
             for s, p, o, g in self._quads()
         )
         #: Changes whenever the content changes; part of every cache key.
         self.version = f"{__version__}:{report.asserted}:{report.kept}:{id(self)}"
 
-    def _quads(self) -> list[tuple[Node, Node, Node, Graph]]:
-        quads: list[tuple[Node, Node, Node, Graph]] = []
+    def _quads(self) -> list[tuple[Node, Node, Node, URIRef]]:
+        """Every triple with the name of its graph (the inferred graph has no name of its own)."""
+        quads: list[tuple[Node, Node, Node, URIRef]] = []
         for source in self.sources:
-            g = self.dataset.graph(source.graph)
-            quads.extend((s, p, o, g) for s, p, o in g)
-        quads.extend((s, p, o, self.inferred) for s, p, o in self.inferred)
+            quads.extend((s, p, o, source.graph) for s, p, o in self.dataset.graph(source.graph))
+        quads.extend((s, p, o, self.inferred_iri) for s, p, o in self.inferred)
         return quads
 
     # --- querying ---------------------------------------------------------------
