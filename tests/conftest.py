@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from eusdp.catalog import Catalog, load_catalog
 from eusdp.config import Settings, load_settings
 from eusdp.store import Store, build_store
 
@@ -28,3 +29,32 @@ def project_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def store(project_settings: Settings) -> Iterator[Store]:
     yield build_store(project_settings)
+
+
+@pytest.fixture(scope="session")
+def catalog(project_settings: Settings) -> Catalog:
+    return load_catalog(project_settings.queries_dir)
+
+
+ID = "https://w3id.org/eusdp/id/"
+
+
+def short(term: object) -> object:
+    """A result value as tests write it: IRIs under the id base without it, literals as text."""
+    if term is None:
+        return None
+    value = term.value  # type: ignore[attr-defined]
+    return value[len(ID) :] if value.startswith(ID) else value
+
+
+@pytest.fixture(scope="session")
+def run(store: Store, catalog: Catalog) -> Callable[..., list[dict[str, object]]]:
+    """Run a canned query by name with string parameters; rows as {variable: short value}."""
+
+    def run_query(name: str, infer: bool = True, **params: str) -> list[dict[str, object]]:
+        query = catalog.get(name)
+        result = store.query(query.text, infer=infer, bindings=query.bind(params))
+        variables = [v.value for v in result.variables]  # type: ignore[union-attr]
+        return [{v: short(row[v]) for v in variables} for row in result]  # type: ignore[union-attr]
+
+    return run_query
