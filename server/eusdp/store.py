@@ -25,7 +25,8 @@ from functools import cached_property
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
-from rdflib.term import Node
+from rdflib.query import Result
+from rdflib.term import Identifier, Node
 
 from . import __version__
 from .config import Settings
@@ -38,7 +39,7 @@ from .loader import (
     parse_file,
     project_sources,
 )
-from .terms import to_oxigraph
+from .terms import to_oxigraph_quad
 
 OxResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
@@ -97,10 +98,7 @@ class Store:
         self._asserted = [ox.NamedNode(str(s.graph)) for s in sources if s.role != "extra"]
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
         self._ox = ox.Store()
-        self._ox.bulk_extend(
-            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ox.NamedNode(str(g)))
-            for s, p, o, g in self._quads()
-        )
+        self._ox.bulk_extend(to_oxigraph_quad(s, p, o, str(g)) for s, p, o, g in self._quads())
         #: Changes whenever the content changes; part of every cache key.
         self.version = f"{__version__}:{report.asserted}:{report.kept}:{id(self)}"
 
@@ -161,7 +159,9 @@ class Store:
             g.bind(prefix, ns, override=True)
         return g
 
-    def reference_query(self, text: str, *, infer: bool = True, **bindings: Node) -> object:
+    def reference_query(
+        self, text: str, *, infer: bool = True, bindings: Mapping[str, Identifier] | None = None
+    ) -> Result:
         """Evaluate with rdflib's engine over the same default graph: the parity reference."""
         return self.union(infer).query(text, initBindings=bindings or None)
 

@@ -36,3 +36,11 @@ def to_rdflib(term: OxTerm) -> Node:
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(datatype))
     raise TypeError(f"not a term rdflib knows: {term!r}")
+
+
+def to_oxigraph_quad(s: Node, p: Node, o: Node, graph: str) -> ox.Quad:
+    """One rdflib triple as an Oxigraph quad in ``graph``; literals may only be objects."""
+    subject, predicate = to_oxigraph(s), to_oxigraph(p)
+    if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
+        raise TypeError(f"not a valid RDF triple: {s!r} {p!r} {o!r}")
+    return ox.Quad(subject, predicate, to_oxigraph(o), ox.NamedNode(graph))
