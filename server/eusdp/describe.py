@@ -64,10 +64,13 @@ def describe(store: Store, service_root: str) -> Graph:
     g.add((ds, DCTERMS.hasVersion, Literal(__version__)))
     g.add((ds, VOID.uriSpace, Literal(f"{base}id/")))
     g.add((ds, VOID.vocabulary, URIRef(str(EUSDP))))
-    g.add((ds, VOID.triples, Literal(counts["asserted"] + counts["inferred"], datatype=XSD.integer)))
-    g.add((ds, VOID.entities, Literal(len(set(union.subjects(RDF.type, None))), datatype=XSD.integer)))
-    g.add((ds, VOID.distinctSubjects, Literal(len(set(union.subjects())), datatype=XSD.integer)))
-    g.add((ds, VOID.properties, Literal(len(set(union.predicates())), datatype=XSD.integer)))
+    for prop, number in (
+        (VOID.triples, counts["asserted"] + counts["inferred"]),
+        (VOID.entities, len(set(union.subjects(RDF.type, None)))),
+        (VOID.distinctSubjects, len(set(union.subjects()))),
+        (VOID.properties, len(set(union.predicates()))),
+    ):
+        g.add((ds, prop, Literal(number, datatype=XSD.integer)))
     g.add((ds, VOID.sparqlEndpoint, URIRef(f"{service_root}/sparql")))
     g.add((ds, FOAF.homepage, URIRef(f"{service_root}/")))
 
@@ -86,9 +89,8 @@ def describe(store: Store, service_root: str) -> Graph:
     g.add((service, DCAT.accessURL, URIRef(f"{service_root}/sparql")))
     g.add((service, DCTERMS.title, Literal("SPARQL 1.1 endpoint", lang="en")))
 
-    for cls in sorted(set(union.objects(None, RDF.type))):
-        if not isinstance(cls, URIRef):
-            continue
+    classes = {c for c in union.objects(None, RDF.type) if isinstance(c, URIRef)}
+    for cls in sorted(classes):
         part = BNode()
         g.add((ds, VOID.classPartition, part))
         g.add((part, VOID["class"], cls))
