@@ -149,11 +149,12 @@ class InferenceReport:
     cache: str = "off"  # "off", "hit", "miss" or "rebuilt"
 
     def lines(self) -> list[str]:
-        out = [
-            f"asserted triples: {self.asserted}",
-            f"derived by owlrl: {self.derived}",
-        ]
-        out += [f"  dropped, {reason}: {n}" for reason, n in self.dropped.items()]
+        out = [f"asserted triples: {self.asserted}"]
+        if self.cache == "hit":
+            out.append("derived by owlrl: not run (the cache matches the inputs)")
+        else:
+            out.append(f"derived by owlrl: {self.derived}")
+            out += [f"  dropped, {reason}: {n}" for reason, n in self.dropped.items()]
         out += [f"kept (inferred graph): {self.kept}", f"time: {self.seconds:.2f} s"]
         out.append(f"cache: {self.cache}")
         out += [f"inconsistency: {m}" for m in self.inconsistencies]
