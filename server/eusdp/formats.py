@@ -1,0 +1,298 @@
+"""The one media-type table: which formats an answer can take, and how to pick one.
+
+Every surface that returns query results (the SPARQL endpoint, the canned
+queries, the CLI's ``query`` and ``export``) goes through this module, so a
+format is added, renamed or dropped in exactly one place. Nothing here knows
+about Flask: :func:`negotiate` takes the raw ``Accept`` header and
+:func:`serialize_result` returns bytes.
+
+Serialisation is Oxigraph's throughout (it writes every format listed here,
+JSON-LD included), so the bytes the endpoint sends and the bytes the CLI
+writes are the same.
+
+Row limit: an answer longer than ``max_rows`` (SELECT rows, or CONSTRUCT /
+DESCRIBE triples) is cut to its first ``max_rows`` items and flagged with
+``Serialized.truncated``; the web layer turns the flag into the response header
+``X-Eusdp-Truncated: true`` (plus ``X-Eusdp-Max-Rows``). A header, not a change
+to the document, because the W3C result formats have no place for such a note
+and a client that ignores headers still gets a valid, if shorter, answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TypeVar
+
+import pyoxigraph as ox
+
+T = TypeVar("T")
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+#: Response header set on an answer cut at ``max_rows``.
+TRUNCATED_HEADER = "X-Eusdp-Truncated"
+#: Response header giving the limit that cut the answer.
+MAX_ROWS_HEADER = "X-Eusdp-Max-Rows"
+
+
+@dataclass(frozen=True)
+class Format:
+    """One serialisation: its ``format=`` short name, media type(s) and Oxigraph writer."""
+
+    name: str
+    media_type: str
+    label: str
+    #: Further media types a client may ask for to get this format (never sent back).
+    aliases: tuple[str, ...] = ()
+    results: ox.QueryResultsFormat | None = field(default=None, compare=False)
+    rdf: ox.RdfFormat | None = field(default=None, compare=False)
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` to send: textual types say their charset, which is always UTF-8."""
+        if self.media_type.startswith("text/"):
+            return f"{self.media_type}; charset=utf-8"
+        return self.media_type
+
+    @property
+    def iri(self) -> str | None:
+        """The W3C format IRI (``http://www.w3.org/ns/formats/...``) for service descriptions."""
+        if self.results is not None:
+            return self.results.iri
+        if self.rdf is not None:
+            return self.rdf.iri
+        return None
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        return (self.media_type, *self.aliases)
+
+
+QRF = ox.QueryResultsFormat
+RF = ox.RdfFormat
+
+JSON = Format(
+    "json", "application/sparql-results+json", "SPARQL JSON", ("application/json",), QRF.JSON
+)
+XML = Format("xml", "application/sparql-results+xml", "SPARQL XML", (), QRF.XML)
+CSV = Format("csv", "text/csv", "CSV", (), QRF.CSV)
+TSV = Format("tsv", "text/tab-separated-values", "TSV", (), QRF.TSV)
+
+TURTLE = Format("ttl", "text/turtle", "Turtle", ("application/x-turtle",), rdf=RF.TURTLE)
+# application/json is also accepted for graphs: JSON-LD is the JSON a graph can be.
+JSONLD = Format("jsonld", "application/ld+json", "JSON-LD", ("application/json",), rdf=RF.JSON_LD)
+NTRIPLES = Format("nt", "application/n-triples", "N-Triples", ("text/plain",), rdf=RF.N_TRIPLES)
+RDFXML = Format("rdf", "application/rdf+xml", "RDF/XML", (), rdf=RF.RDF_XML)
+TRIG = Format("trig", "application/trig", "TriG", (), rdf=RF.TRIG)
+NQUADS = Format("nq", "application/n-quads", "N-Quads", (), rdf=RF.N_QUADS)
+
+#: Not a result format: the human face of a page (the endpoint's query form).
+HTML = Format("html", "text/html", "HTML", ("application/xhtml+xml",))
+
+#: SELECT answers, in order of preference (the first is the default).
+RESULTS_FORMATS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
+#: ASK answers. CSV/TSV have no standard boolean form; Oxigraph writes ``true``/``false``.
+BOOLEAN_FORMATS: tuple[Format, ...] = (JSON, XML, CSV, TSV)
+#: CONSTRUCT / DESCRIBE answers and other graphs, Turtle first.
+GRAPH_FORMATS: tuple[Format, ...] = (TURTLE, JSONLD, NTRIPLES, RDFXML, TRIG, NQUADS)
+#: Every result format, for listings (``format=`` names, service descriptions).
+ALL_FORMATS: tuple[Format, ...] = (*RESULTS_FORMATS, *GRAPH_FORMATS)
+
+
+OxResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
+def offered_for(result: OxResult) -> tuple[Format, ...]:
+    """The formats an Oxigraph answer can be written in."""
+    if isinstance(result, ox.QueryBoolean):
+        return BOOLEAN_FORMATS
+    if isinstance(result, ox.QueryTriples):
+        return GRAPH_FORMATS
+    return RESULTS_FORMATS
+
+
+def find_format(name: str, offered: Sequence[Format] = ALL_FORMATS) -> Format | None:
+    """Look a ``format=`` value up among ``offered``: a short name or any of its media types."""
+    key = name.strip().lower()
+    for fmt in offered:
+        if key == fmt.name or key in fmt.media_types:
+            return fmt
+    return None
+
+
+# --- content negotiation --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    """One element of an ``Accept`` header."""
+
+    type: str
+    subtype: str
+    q: float
+
+    def specificity(self, media_type: str) -> int:
+        """-1 if this range does not match ``media_type``; else 0 (``*/*``), 1 (``t/*``), 2."""
+        mtype, _, msub = media_type.partition("/")
+        if self.type == "*":
+            return 0 if self.subtype == "*" else -1
+        if self.type != mtype:
+            return -1
+        if self.subtype == "*":
+            return 1
+        return 2 if self.subtype == msub else -1
+
+
+def parse_accept(header: str | None) -> list[MediaRange]:
+    """Parse an ``Accept`` header leniently: an element that cannot be read is ignored."""
+    ranges: list[MediaRange] = []
+    for element in (header or "").split(","):
+        media, *params = (part.strip() for part in element.split(";"))
+        mtype, sep, msub = media.lower().partition("/")
+        if not sep or not mtype or not msub or (mtype == "*" and msub != "*"):
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = -1.0
+        if 0.0 <= q <= 1.0:
+            ranges.append(MediaRange(mtype, msub, q))
+    return ranges
+
+
+def negotiate(accept: str | None, offered: Sequence[Format]) -> Format | None:
+    """Pick the format of ``offered`` the client prefers, or ``None`` if it accepts none.
+
+    For each format the most specific matching range sets its quality (RFC 9110
+    §12.5.1), so ``text/*;q=0, text/csv`` still accepts CSV. The highest quality
+    wins; ties go to the more specific match, then to the server's order. No (or
+    empty, or unreadable) ``Accept`` header means anything: the first offered format.
+    """
+    ranges = parse_accept(accept)
+    if not ranges:  # absent, empty or unreadable: the client did not say
+        return offered[0] if offered else None
+    best: tuple[float, int, int] | None = None
+    chosen: Format | None = None
+    for index, fmt in enumerate(offered):
+        matches = [(r.specificity(mt), r.q) for mt in fmt.media_types for r in ranges]
+        matches = [m for m in matches if m[0] >= 0]
+        if not matches:
+            continue
+        spec, q = max(matches, key=lambda m: (m[0], m[1]))
+        key = (q, spec, -index)
+        if q > 0 and (best is None or key > best):
+            best, chosen = key, fmt
+    return chosen
+
+
+# --- serialisation --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Serialized:
+    """A written answer: the bytes, their format, and whether ``max_rows`` cut it."""
+
+    body: bytes
+    format: Format
+    truncated: bool = False
+
+
+def _term_json(term: object) -> dict[str, object]:
+    """One RDF term in the SPARQL 1.1 (and 1.2) JSON results shape."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, object] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+            if term.direction is not None:
+                out["its:dir"] = term.direction.value
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _term_json(term.subject),
+                "predicate": _term_json(term.predicate),
+                "object": _term_json(term.object),
+            },
+        }
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _take(items: Iterable[T], max_rows: int | None) -> tuple[list[T], bool]:
+    """The first ``max_rows`` items, and whether there were more. Reads one past the limit."""
+    if max_rows is None:
+        return list(items), False
+    head = list(islice(items, max_rows + 1))
+    return head[:max_rows], len(head) > max_rows
+
+
+def _solutions_json(solutions: ox.QuerySolutions, max_rows: int | None) -> tuple[bytes, bool]:
+    """SPARQL JSON for (the first ``max_rows`` of) a SELECT answer.
+
+    Oxigraph writes a whole answer or nothing, so a cut answer is written here
+    and other formats are converted from it by Oxigraph (which escapes XML, CSV
+    and TSV correctly). Evaluation is lazy: reading stops at the limit.
+    """
+    names = [v.value for v in solutions.variables]
+    rows, truncated = _take(solutions, max_rows)
+    bindings = []
+    for row in rows:
+        bindings.append({n: _term_json(row[n]) for n in names if row[n] is not None})
+    doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), truncated
+
+
+def serialize_result(
+    result: OxResult,
+    fmt: Format | str,
+    *,
+    max_rows: int | None = None,
+    prefixes: dict[str, str] | None = None,
+) -> Serialized:
+    """Write an Oxigraph answer in ``fmt`` (a :class:`Format`, short name or media type).
+
+    Raises ``ValueError`` if the format is unknown or cannot hold this kind of
+    answer (a graph as CSV, a table as Turtle). ``prefixes`` only shape Turtle
+    and TriG. The answer is consumed.
+    """
+    offered = offered_for(result)
+    chosen = fmt if isinstance(fmt, Format) else find_format(fmt, offered)
+    if chosen is None or chosen not in offered:
+        names = ", ".join(f.name for f in offered)
+        raise ValueError(
+            f"format {fmt if isinstance(fmt, str) else fmt.name!r} "
+            f"cannot hold this answer; use one of: {names}"
+        )
+    if isinstance(result, ox.QueryBoolean):
+        return Serialized(result.serialize(format=chosen.results) or b"", chosen)
+    if isinstance(result, ox.QueryTriples):
+        triples, truncated = _take(result, max_rows)
+        body = ox.serialize(triples, format=chosen.rdf, prefixes=prefixes)
+        return Serialized(body or b"", chosen, truncated)
+    data, truncated = _solutions_json(result, max_rows)
+    if chosen is not JSON:
+        parsed = ox.parse_query_results(data, format=QRF.JSON)
+        data = parsed.serialize(format=chosen.results) or b""
+    return Serialized(data, chosen, truncated)
+
+
+def serialize_triples(
+    triples: Iterable[ox.Triple], fmt: Format, *, prefixes: dict[str, str] | None = None
+) -> bytes:
+    """Write plain triples (a service description, a page's graph) in a graph format."""
+    if fmt.rdf is None:
+        raise ValueError(f"{fmt.label} is not a graph format")
+    return ox.serialize(triples, format=fmt.rdf, prefixes=prefixes) or b""

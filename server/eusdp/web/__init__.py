@@ -1,0 +1,111 @@
+"""The web layer: :func:`create_app` builds a Flask app around one read-only store.
+
+Nothing happens on import. The app factory takes its settings (and, in tests or
+under gunicorn's preload, an already built store) from its caller; blueprints
+reach them through :func:`current_store` and :func:`current_settings`.
+
+Cross-cutting response policy lives here, once, in an ``after_request`` hook:
+- CORS: the data is public and nothing needs credentials, so any origin may
+  GET or POST (a few headers do it; flask-cors would be a dependency for that);
+- ``X-Content-Type-Options: nosniff`` everywhere, and for HTML also a
+  Content-Security-Policy and ``X-Frame-Options: DENY`` unless the view set its own.
+Errors are rendered once: every ``HTTPException`` as problem+json, and any other
+exception as a 500 problem without a traceback (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ..config import Settings, load_settings
+from ..errors import InternalError, problem_response
+from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER
+from ..store import Store, build_store
+
+#: The CSP of HTML pages that set none: no scripts, no styles, no framing; forms post here.
+DEFAULT_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+_EXTENSION = "eusdp"
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What every view needs: the settings the app was built with and its store."""
+
+    settings: Settings
+    store: Store
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+    """Build the app. Builds the store from ``settings`` unless one is given.
+
+    ``settings`` defaults to the store's, else to :func:`load_settings` (which
+    does not read the environment: the CLI does that and passes the result).
+    """
+    if settings is None:
+        settings = store.settings if store is not None else load_settings()
+    if store is None:
+        store = build_store(settings)
+
+    app = Flask(__name__)
+    app.extensions[_EXTENSION] = AppState(settings, store)
+
+    # Imported here, not at module level: the blueprints import this module's accessors.
+    from .health import bp as health_bp
+    from .sparql import bp as sparql_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(sparql_bp)
+
+    app.register_error_handler(HTTPException, _render_http_error)
+    app.register_error_handler(Exception, _render_unexpected)
+    app.after_request(_response_policy)
+    return app
+
+
+def state() -> AppState:
+    """The current app's :class:`AppState` (inside a request or app context)."""
+    value = current_app.extensions[_EXTENSION]
+    assert isinstance(value, AppState)
+    return value
+
+
+def current_store() -> Store:
+    return state().store
+
+
+def current_settings() -> Settings:
+    return state().settings
+
+
+def _render_http_error(exc: HTTPException) -> Response:
+    return problem_response(exc)
+
+
+def _render_unexpected(exc: Exception) -> Response:
+    """A bug: log it with its traceback, answer with a bare 500 problem."""
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(
+        InternalError("The server failed to answer this request. The failure has been logged.")
+    )
+
+
+def _response_policy(response: Response) -> Response:
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    headers["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "Accept, Content-Type"
+    )
+    headers["Access-Control-Expose-Headers"] = f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}"
+    headers["Access-Control-Max-Age"] = "86400"
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+    return response

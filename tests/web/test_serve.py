@@ -1,0 +1,67 @@
+"""Running under gunicorn: the options we pass, and what only a live server can show."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from dataclasses import replace
+
+import pytest
+from web_support import LiveServer
+
+from eusdp.config import Settings
+from eusdp.serve import MIN_THREAD_STACK, gunicorn_options, thread_stack_bytes
+
+
+def test_gunicorn_options(web_settings: Settings) -> None:
+    options = gunicorn_options(web_settings)
+    assert options["worker_class"] == "gthread"
+    assert options["preload_app"] is True
+    assert options["bind"] == [f"{web_settings.host}:{web_settings.port}"]
+    assert options["workers"] == web_settings.workers
+    assert options["threads"] == web_settings.threads
+    assert options["keepalive"] > 0
+
+
+def test_ipv6_bind(web_settings: Settings) -> None:
+    assert gunicorn_options(replace(web_settings, host="::1", port=8080))["bind"] == ["[::1]:8080"]
+
+
+def test_thread_stack_grows_with_the_query_limit(web_settings: Settings) -> None:
+    assert thread_stack_bytes(web_settings) >= MIN_THREAD_STACK
+    big = thread_stack_bytes(replace(web_settings, max_query_bytes=1_000_000))
+    assert big >= 1_000_000 * 6 * 1024 and big % 65536 == 0
+
+
+@pytest.mark.slow
+def test_long_operator_chain_does_not_kill_the_worker(live_server: LiveServer) -> None:
+    """16,000 ``&&`` overflow an 8 MB stack inside Oxigraph; request threads have more."""
+    query = "ASK { FILTER(" + "&&".join(["true"] * 16_000) + ") }"  # 96 KB
+    status, _, body = live_server.request(
+        "POST", "/sparql", query.encode(), {"Content-Type": "application/sparql-query"}
+    )
+    assert status == 200, body[:300]
+    assert json.loads(body)["boolean"] is True
+    assert live_server.request("GET", "/health")[0] == 200
+
+
+@pytest.mark.slow
+def test_keep_alive(live_server: LiveServer) -> None:
+    conn = http.client.HTTPConnection(live_server.host, live_server.port, timeout=30)
+    try:
+        for _ in range(3):
+            conn.request("GET", "/sparql?query=ASK%20%7B%7D")
+            response = conn.getresponse()
+            assert response.status == 200
+            assert json.loads(response.read())["boolean"] is True
+            assert response.getheader("Connection", "keep-alive").lower() != "close"
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_live_errors_are_problems(live_server: LiveServer) -> None:
+    status, headers, body = live_server.request("GET", "/nowhere")
+    assert status == 404
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 404
