@@ -55,11 +55,17 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.extensions[_EXTENSION] = AppState(settings, store)
 
     # Imported here, not at module level: the blueprints import this module's accessors.
+    from .data import bp as data_bp
     from .health import bp as health_bp
+    from .pages import bp as pages_bp
+    from .queries import bp as queries_bp
     from .sparql import bp as sparql_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(sparql_bp)
+    app.register_blueprint(queries_bp)
+    app.register_blueprint(data_bp)
+    app.register_blueprint(pages_bp)
 
     app.register_error_handler(HTTPException, _render_http_error)
     app.register_error_handler(Exception, _render_unexpected)
