@@ -1,0 +1,167 @@
+"""Run work under a deadline, in processes that can be killed.
+
+Neither Oxigraph nor rdflib can interrupt a running query, and a pathological
+query can also crash the engine outright (a stack overflow in a recursive parser
+is a segmentation fault, not an exception). So each query runs in a worker
+process forked from the one that holds the store (copy-on-write: the graph is
+not copied or reloaded). When a query overruns its deadline the worker is
+killed with SIGKILL and replaced; when a worker dies, the query that killed it
+gets an error and a new worker takes its place. Either way the server itself
+goes on answering.
+
+The pool is created lazily in the process that first uses it, so that under
+gunicorn each worker process forks its own query workers (a pool created in the
+master before the fork would share its pipes between processes).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Generic, TypeVar
+
+Job = TypeVar("Job")
+Outcome = TypeVar("Outcome")
+
+
+class Overrun(Exception):
+    """The work did not finish within its deadline; the worker doing it was killed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"stopped after {seconds:g} s")
+
+
+class WorkerDied(Exception):
+    """The worker process died while doing the work (e.g. the engine crashed)."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        self.exitcode = exitcode
+        reason = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else exitcode
+        super().__init__(f"the query worker died ({reason})")
+
+
+class Busy(Exception):
+    """No worker became free within the wait allowed."""
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+
+
+_STOP = None  # sent to a worker to end it: workers forked later hold copies of earlier
+# workers' pipe ends, so closing the pipe alone would not reach the worker.
+
+
+def _serve(work: Callable[[Job], Outcome], conn: Connection, parent_end: Connection) -> None:
+    """The worker's loop: receive a job, send back its outcome, until told to stop."""
+    parent_end.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    faulthandler.disable()  # a crash is reported to the parent by the exit code
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is _STOP:
+            return
+        conn.send(work(job))
+
+
+class Executor(Generic[Job, Outcome]):
+    """A pool of ``size`` forked workers that run ``work(job)`` under a deadline.
+
+    ``work`` must catch its own exceptions and return them as part of the outcome:
+    an exception that escapes it ends the worker, which is reported as
+    :class:`WorkerDied`.
+    """
+
+    def __init__(self, work: Callable[[Job], Outcome], size: int, *, wait: float = 30.0) -> None:
+        if size < 1:
+            raise ValueError("an executor needs at least one worker")
+        self._work = work
+        self._size = size
+        self._wait = wait
+        self._ctx = multiprocessing.get_context("fork")
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._free = threading.Semaphore(size)
+        self._pid = -1
+        self.started = 0  # workers started, replacements included: for tests and /health
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_serve, args=(self._work, child, parent), daemon=True)
+        process.start()
+        child.close()
+        self.started += 1
+        return _Worker(process, parent)
+
+    def _take(self) -> _Worker:
+        if not self._free.acquire(timeout=self._wait):
+            raise Busy(f"no query worker became free within {self._wait:g} s")
+        with self._lock:
+            if self._pid != os.getpid():  # first use in this process (or after a fork)
+                self._pid = os.getpid()
+                self._idle = []
+            if self._idle:
+                return self._idle.pop()
+        try:
+            return self._spawn()
+        except BaseException:
+            self._free.release()
+            raise
+
+    def _give_back(self, worker: _Worker | None) -> None:
+        with self._lock:
+            if worker is not None and self._pid == os.getpid():
+                self._idle.append(worker)
+        self._free.release()
+
+    @staticmethod
+    def _kill(worker: _Worker) -> int | None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        return worker.process.exitcode
+
+    def run(self, job: Job, deadline: float) -> Outcome:
+        """``work(job)`` in a worker; :class:`Overrun` after ``deadline`` seconds."""
+        worker = self._take()
+        keep: _Worker | None = None
+        try:
+            try:
+                worker.conn.send(job)
+                if not worker.conn.poll(deadline):
+                    self._kill(worker)
+                    raise Overrun(deadline)
+                outcome: Outcome = worker.conn.recv()
+            except (EOFError, OSError, BrokenPipeError):
+                raise WorkerDied(self._kill(worker)) from None
+            keep = worker
+            return outcome
+        finally:
+            self._give_back(keep)
+
+    def close(self) -> None:
+        """Stop every idle worker (busy ones end when their pipe closes)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            try:
+                worker.conn.send(_STOP)
+            except OSError:
+                pass
+            worker.process.join(timeout=1)
+            self._kill(worker)

@@ -1,0 +1,100 @@
+"""Work under a deadline really stops, and the pool goes on answering afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from eusdp.executor import Busy, Executor, Overrun, WorkerDied
+
+
+def work(job: tuple[str, float]) -> str:
+    kind, value = job
+    if kind == "sleep":
+        time.sleep(value)
+        return "slept"
+    if kind == "spin":
+        while True:  # a busy loop never reaches a point where Python could be interrupted
+            pass
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if kind == "pid":
+        return str(os.getpid())
+    return f"echo {value}"
+
+
+@pytest.fixture()
+def pool() -> Executor[tuple[str, float], str]:
+    executor: Executor[tuple[str, float], str] = Executor(work, size=2, wait=5)
+    yield executor
+    executor.close()
+
+
+def test_answers_within_the_deadline(pool: Executor[tuple[str, float], str]) -> None:
+    assert pool.run(("echo", 1), deadline=5) == "echo 1"
+
+
+def test_overrun_is_stopped_within_the_deadline_and_the_next_job_runs(
+    pool: Executor[tuple[str, float], str],
+) -> None:
+    start = time.monotonic()
+    with pytest.raises(Overrun):
+        pool.run(("spin", 0), deadline=0.5)
+    assert time.monotonic() - start < 1.5
+    assert pool.run(("echo", 2), deadline=5) == "echo 2"
+
+
+def test_killed_worker_is_replaced_not_reused() -> None:
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=5)
+    try:
+        first = int(executor.run(("pid", 0), deadline=5))
+        assert int(executor.run(("pid", 0), deadline=5)) == first  # a live worker is reused
+        with pytest.raises(Overrun):
+            executor.run(("sleep", 10), deadline=0.3)
+        second = int(executor.run(("pid", 0), deadline=5))
+        assert second != first
+        with pytest.raises(ProcessLookupError):  # the overrunning worker is gone
+            os.kill(first, 0)
+        assert executor.started == 2
+    finally:
+        executor.close()
+
+
+def test_a_crash_is_reported_and_contained(pool: Executor[tuple[str, float], str]) -> None:
+    with pytest.raises(WorkerDied) as err:
+        pool.run(("crash", 0), deadline=5)
+    assert err.value.exitcode == -signal.SIGSEGV
+    assert pool.run(("echo", 3), deadline=5) == "echo 3"
+
+
+def test_parallel_jobs_use_separate_workers(pool: Executor[tuple[str, float], str]) -> None:
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(pool.run(("sleep", 0.4), deadline=5)))
+        for _ in range(2)
+    ]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["slept", "slept"]
+    assert time.monotonic() - start < 0.75  # two at once, not one after the other
+
+
+def test_busy_when_every_worker_is_taken() -> None:
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=0.2)
+    try:
+        blocker = threading.Thread(target=lambda: executor.run(("sleep", 0.8), deadline=5))
+        blocker.start()
+        time.sleep(0.2)
+        with pytest.raises(Busy):
+            executor.run(("echo", 4), deadline=5)
+        blocker.join()
+        assert executor.run(("echo", 5), deadline=5) == "echo 5"
+    finally:
+        executor.close()
