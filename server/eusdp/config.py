@@ -49,6 +49,16 @@ class Settings:
     extra_graphs: tuple[tuple[str, Path], ...] = ()
     #: Largest accepted query text, in bytes.
     max_query_bytes: int = 100_000
+    #: Deadline of one query, in seconds; a client may ask for less with ``timeout=``.
+    query_timeout: float = 10.0
+    #: Query worker processes per server process (0: as many as ``threads``).
+    query_workers: int = 0
+    #: Run queries in killable worker processes (off only for debugging).
+    isolate_queries: bool = True
+    #: Largest serialised answer sent, in bytes.
+    max_response_bytes: int = 50_000_000
+    #: Memory for cached answers, in bytes (0 disables the cache).
+    cache_bytes: int = 64_000_000
     #: Largest number of result rows returned; longer answers are cut and flagged.
     max_rows: int = 10_000
 
@@ -78,6 +88,11 @@ def _coerce(name: str, raw: str, current: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"{_ENV_PREFIX}{name.upper()}: not an integer: {raw!r}") from None
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{_ENV_PREFIX}{name.upper()}: not a number: {raw!r}") from None
     if isinstance(current, Path):
         return Path(raw)
     return raw

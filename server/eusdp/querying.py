@@ -1,0 +1,223 @@
+"""Running a query for a client: deadline, isolation, answer size, and a result cache.
+
+The web layer (and anything else that answers strangers) hands a :class:`QueryJob`
+to :meth:`QueryService.run`. The query is evaluated and serialised in a worker
+process under a deadline (see :mod:`eusdp.executor`), so a query that never ends
+or crashes the engine costs one worker, not the server. Answers are cached by
+everything that determines them, the graph's version included: the graph is
+read-only, so a cached answer is exact until the data changes.
+
+The format is chosen before the query runs (from the query form, read
+lexically), so a client that cannot take the answer is told so without spending
+a worker on it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from .executor import Executor
+from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_result
+from .store import Store
+
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+
+_PROLOGUE = re.compile(
+    r"""\s*(?:\#[^\n]*\n?|(?:PREFIX\s+[^\s:]*:\s*<[^<>]*>|BASE\s*<[^<>]*>)\s*)*""",
+    re.IGNORECASE,
+)
+_FORM = re.compile(r"(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+#: The formats each query form can be written in, the default first.
+FORMS: dict[str, tuple[Format, ...]] = {
+    "select": RESULTS_FORMATS,
+    "ask": BOOLEAN_FORMATS,
+    "construct": GRAPH_FORMATS,
+    "describe": GRAPH_FORMATS,
+}
+
+
+def query_form(text: str) -> str | None:
+    """``select``, ``ask``, ``construct`` or ``describe``, read after the prologue;
+    ``None`` if the text starts otherwise (the engine will say what is wrong)."""
+    match = _FORM.match(text, _PROLOGUE.match(text).end())  # type: ignore[union-attr]
+    return match.group(1).lower() if match else None
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """Everything that determines an answer (and so its cache key)."""
+
+    text: str
+    format: str  # a short format name, already negotiated
+    infer: bool = True
+    default_graph_uris: tuple[str, ...] = ()
+    named_graph_uris: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, OxTerm], ...] = ()
+    base_iri: str | None = None
+    max_rows: int | None = None
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    body: bytes
+    format: str
+    truncated: bool
+    seconds: float
+    cached: bool = False
+
+
+class AnswerTooLarge(Exception):
+    """The serialised answer is larger than the server sends."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"the answer is {size} bytes; this server sends at most {limit}")
+
+    def __reduce__(self) -> tuple[type[AnswerTooLarge], tuple[int, int]]:
+        return (type(self), (self.size, self.limit))  # crosses the worker's pipe intact
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+def _portable(error: BaseException) -> BaseException:
+    """The error itself if it survives the pipe, else a plain RuntimeError saying it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+
+
+def execute(store: Store, job: QueryJob, max_bytes: int | None = None) -> QueryAnswer | _Failed:
+    """Evaluate and serialise one job. Runs in a worker: returns errors, never raises."""
+    start = time.perf_counter()
+    try:
+        result = store.query(
+            job.text,
+            infer=job.infer,
+            default_graph_uris=job.default_graph_uris,
+            named_graph_uris=job.named_graph_uris,
+            bindings=dict(job.bindings) or None,
+            base_iri=job.base_iri,
+        )
+        written = serialize_result(result, job.format, max_rows=job.max_rows)
+        if max_bytes is not None and len(written.body) > max_bytes:
+            raise AnswerTooLarge(len(written.body), max_bytes)
+    except Exception as exc:  # the worker must survive any query: the parent re-raises it
+        return _Failed(_portable(exc))
+    return QueryAnswer(
+        written.body, written.format.name, written.truncated, time.perf_counter() - start
+    )
+
+
+class AnswerCache:
+    """A least-recently-used cache of answers, bounded by the bytes it holds."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[object, QueryAnswer] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: object) -> QueryAnswer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return answer
+
+    def put(self, key: object, answer: QueryAnswer) -> None:
+        size = len(answer.body)
+        if size > self.max_bytes // 4:  # one answer never takes most of the cache
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old.body)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"entries": len(self._items), "bytes": self._bytes, "hits": self.hits,
+                    "misses": self.misses}  # fmt: skip
+
+
+_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+
+
+class QueryService:
+    """Runs jobs on a store: cached, isolated in worker processes, under a deadline."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workers: int,
+        deadline: float,
+        max_bytes: int | None = None,
+        cache_bytes: int = 0,
+        isolate: bool = True,
+    ) -> None:
+        self.store = store
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self.cache = AnswerCache(cache_bytes) if cache_bytes > 0 else None
+        self._executor: Executor[QueryJob, QueryAnswer | _Failed] | None = (
+            Executor(lambda job: execute(store, job, max_bytes), size=workers, wait=deadline)
+            if isolate
+            else None
+        )
+
+    def _key(self, job: QueryJob) -> object:
+        return (self.store.version, job)
+
+    def run(self, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
+        """The answer, or the job's error raised here (SyntaxError, domain errors,
+        :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...)."""
+        limit = self.deadline if deadline is None else min(deadline, self.deadline)
+        cacheable = self.cache is not None and not _SERVICE.search(job.text)
+        if cacheable:
+            assert self.cache is not None
+            hit = self.cache.get(self._key(job))
+            if hit is not None:
+                return QueryAnswer(hit.body, hit.format, hit.truncated, 0.0, cached=True)
+        if self._executor is not None:
+            outcome = self._executor.run(job, limit)
+        else:
+            outcome = execute(self.store, job, self.max_bytes)
+        if isinstance(outcome, _Failed):
+            raise outcome.error
+        if cacheable:
+            assert self.cache is not None
+            self.cache.put(self._key(job), outcome)
+        return outcome
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.close()
+
+
+def bindings_tuple(bindings: Mapping[str, OxTerm] | None) -> tuple[tuple[str, OxTerm], ...]:
+    """Bindings in a stable, hashable order (for the cache key)."""
+    return tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))

@@ -1,0 +1,103 @@
+"""Queries for clients run under a deadline that really stops them, with a result cache."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from eusdp.executor import Overrun
+from eusdp.querying import AnswerTooLarge, QueryJob, QueryService, query_form
+from eusdp.store import Store
+
+NATO = """PREFIX eusdp: <https://w3id.org/eusdp/ontology#>
+SELECT ?c WHERE { ?c a eusdp:NATOMemberPartner } ORDER BY ?c"""
+
+#: Queries that do not finish on our graph in any reasonable time.
+ENDLESS = {
+    "cross product": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
+    "path on all nodes": "PREFIX e: <https://w3id.org/eusdp/ontology#> "
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s (e:partner|!e:partner)* ?o . ?x ?y ?z }",
+    "huge group_concat": "SELECT (STRLEN(GROUP_CONCAT(CONCAT(STR(?a), STR(?b), STR(?c))))"
+    " AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }",
+}
+
+
+@pytest.fixture()
+def service(store: Store) -> Iterator[QueryService]:
+    svc = QueryService(store, workers=2, deadline=1.0, cache_bytes=1_000_000)
+    yield svc
+    svc.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("SELECT * WHERE {}", "select"),
+        ("# comment\nPREFIX a: <http://a/>\nBASE <http://b/>\n ask {}", "ask"),
+        ("PREFIX : <http://a/> CONSTRUCT WHERE { ?s ?p ?o }", "construct"),
+        ("describe <http://x>", "describe"),
+        ("INSERT DATA {}", None),
+        ("", None),
+    ],
+)
+def test_query_form(text: str, form: str | None) -> None:
+    assert query_form(text) == form
+
+
+def test_answers_and_caches(service: QueryService) -> None:
+    first = service.run(QueryJob(NATO, "json"))
+    rows = json.loads(first.body)["results"]["bindings"]
+    assert [r["c"]["value"].rsplit("/", 1)[1] for r in rows] == [
+        "albania", "canada", "north-macedonia", "norway", "united-kingdom"
+    ]  # fmt: skip
+    assert not first.cached
+    second = service.run(QueryJob(NATO, "json"))
+    assert second.cached and second.body == first.body
+    assert service.run(QueryJob(NATO, "csv")).cached is False  # the format is in the key
+
+
+def test_syntax_error_comes_back_as_an_error(service: QueryService) -> None:
+    with pytest.raises(SyntaxError, match="1:"):
+        service.run(QueryJob("SELECT * WHERE { ?s ?p }", "json"))
+
+
+@pytest.mark.parametrize("name", sorted(ENDLESS))
+def test_endless_queries_stop_at_the_deadline_and_the_next_one_runs(
+    service: QueryService, name: str
+) -> None:
+    start = time.monotonic()
+    with pytest.raises(Overrun):
+        service.run(QueryJob(ENDLESS[name], "json"))
+    assert time.monotonic() - start < 1.0 + 1.0  # deadline + 1 s
+    answer = service.run(QueryJob(NATO, "tsv"))
+    assert answer.body.count(b"\n") == 6  # header and five partners
+
+
+def test_a_client_may_ask_for_less_time_never_more(service: QueryService) -> None:
+    start = time.monotonic()
+    with pytest.raises(Overrun):
+        service.run(QueryJob(ENDLESS["cross product"], "json"), deadline=0.3)
+    assert time.monotonic() - start < 0.9
+    start = time.monotonic()
+    with pytest.raises(Overrun):
+        service.run(QueryJob(ENDLESS["cross product"], "json"), deadline=60)
+    assert time.monotonic() - start < 2.0
+
+
+def test_answer_size_limit(store: Store) -> None:
+    svc = QueryService(store, workers=1, deadline=5, max_bytes=1000)
+    try:
+        with pytest.raises(AnswerTooLarge) as err:
+            svc.run(QueryJob("SELECT * WHERE { ?s ?p ?o }", "json"))
+        assert err.value.limit == 1000 and err.value.size > 1000
+    finally:
+        svc.close()
+
+
+def test_rows_are_cut_and_flagged(service: QueryService) -> None:
+    answer = service.run(QueryJob("SELECT * WHERE { ?s ?p ?o }", "json", max_rows=3))
+    assert answer.truncated
+    assert len(json.loads(answer.body)["results"]["bindings"]) == 3
