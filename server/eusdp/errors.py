@@ -163,3 +163,35 @@ def problem_response(exc: wz.HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+# --- the Graph Store (``/data``) ------------------------------------------------------
+
+
+class UnknownGraph(ProblemError, wz.NotFound):
+    """A ``graph=`` IRI that names none of the store's graphs (Graph Store Protocol §5.6)."""
+
+    slug = "unknown-graph"
+    title = "No such graph"
+
+
+class ReadOnlyGraphStore(ProblemError, wz.MethodNotAllowed):
+    """A Graph Store write (PUT, POST, DELETE, PATCH): refused, the store is read-only.
+
+    A 405, not the SPARQL endpoint's 403: on a Graph Store the method itself is
+    what this server does not offer, and a 405 must say (``Allow``) which it does.
+    """
+
+    slug = "read-only-graph-store"
+    title = "The graph store is read-only"
+
+    def __init__(self, detail: str, *, allowed: list[str], **extensions: Any) -> None:
+        super().__init__(detail, allowed=allowed, **extensions)
+        self.valid_methods = allowed
+
+
+class UnknownQuery(ProblemError, wz.NotFound):
+    """No canned query has the name asked for; ``suggestions`` lists names that look close."""
+
+    slug = "unknown-query"
+    title = "Unknown canned query"

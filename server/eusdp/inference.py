@@ -241,10 +241,29 @@ def _serialise(graph: Graph, key: str) -> bytes:
     return f"{_HEADER} key={key} sha256={digest} triples={len(lines)}\n".encode() + payload
 
 
+def _remove_orphans(path: Path) -> None:
+    """Delete temporary files of writers that died before renaming (their pid is gone)."""
+    for orphan in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(orphan.name.split(".")[-3])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            orphan.unlink(missing_ok=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it into place."""
+    """Write to a temporary file beside ``path``, fsync it, rename it into place.
+
+    A reader sees the old file or the new one, never a torn one; a writer killed
+    mid-way leaves only its temporary file, which the next writer removes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_orphans(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
