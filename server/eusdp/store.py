@@ -30,7 +30,7 @@ from rdflib.term import Identifier, Node
 
 from . import __version__
 from .config import Settings
-from .inference import InferenceReport, infer_cached
+from .inference import InferenceReport, cache_key, infer_cached
 from .loader import (
     SourceFile,
     extra_sources,
@@ -99,8 +99,9 @@ class Store:
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
         self._ox = ox.Store()
         self._ox.bulk_extend(to_oxigraph_quad(s, p, o, str(g)) for s, p, o, g in self._quads())
-        #: Changes whenever the content changes; part of every cache key.
-        self.version = f"{__version__}:{report.asserted}:{report.kept}:{id(self)}"
+        #: Changes whenever the content changes, and is the same in every process that
+        #: loads the same files: part of every cache key and ETag.
+        self.version = f"{__version__}:{cache_key(self.sources)[:16]}"
 
     def _quads(self) -> list[tuple[Node, Node, Node, URIRef]]:
         """Every triple with the name of its graph (the inferred graph has no name of its own)."""
