@@ -1,7 +1,336 @@
-"""(being written)"""
+"""``/queries``: the canned queries, their texts, their answers, and ``/openapi.json``.
+
+- ``GET /queries`` lists them: JSON for programs (the default), an HTML page with
+  a form per query for people who ask for ``text/html``;
+- ``GET /queries/<name>.rq`` is the query file itself (``application/sparql-query``),
+  so YASGUI or grlc can load it;
+- ``GET /queries/<name>?param=...`` runs one, with the negotiation, ``format=``,
+  ``infer=false`` and truncation headers of ``/sparql`` (POST too, for queries
+  whose ``method`` decorator says POST);
+- ``GET /openapi.json`` describes all of it (see :mod:`eusdp.openapi`).
+
+The catalog is loaded once per app, when the blueprint is registered, so a
+broken query file stops the server at start (with its file and line) rather
+than failing the first person who asks for it. Request values are checked and
+bound as RDF terms by :meth:`CannedQuery.bind`; nothing is pasted into a query.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.http import parse_options_header
+
+from .. import catalog as canned
+from ..catalog import CannedQuery, Catalog, CatalogError, load_catalog
+from ..errors import BadParameter, QueryTooLarge, UnknownQuery, UnsupportedMediaType
+from ..formats import HTML, MAX_ROWS_HEADER, TRUNCATED_HEADER, serialize_result
+from ..openapi import (
+    JSON_MEDIA_TYPE,
+    LISTING_FORMATS,
+    RESERVED_PARAMETERS,
+    SPARQL_QUERY,
+    formats_for,
+    openapi_document,
+)
+from ..terms import OxTerm
+from . import current_settings, current_store
+from .sparql import FORM, ProtocolRequest, _body_limit, _check_charset, _choose, _decode, _flag
+from .sparql import _parse_pairs as parse_pairs
 
 bp = Blueprint("queries", __name__)
+
+_CATALOG = "eusdp.catalog"
+T = TypeVar("T")
+_PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\s]*)>", re.IGNORECASE | re.M)
+
+
+@bp.record_once
+def _load(setup: BlueprintSetupState) -> None:
+    """Load and check the catalog as the app is built: once per app, never per request."""
+    app = setup.app
+    assert isinstance(app, Flask)
+    with app.app_context():
+        queries_dir = current_settings().queries_dir
+    catalog = load_catalog(queries_dir)
+    for query in catalog:
+        for param in query.params:
+            if param.name in RESERVED_PARAMETERS:
+                raise CatalogError(
+                    query.path,
+                    f"parameter {param.name} cannot be set over HTTP: "
+                    f"{' and '.join(RESERVED_PARAMETERS)} are reserved for every query",
+                )
+    app.extensions[_CATALOG] = catalog
+
+
+def current_catalog() -> Catalog:
+    """The current app's catalog (inside a request or app context)."""
+    value = current_app.extensions[_CATALOG]
+    assert isinstance(value, Catalog)
+    return value
+
+
+def _get(name: str) -> CannedQuery:
+    try:
+        return current_catalog().get(name)
+    except canned.UnknownQuery as exc:
+        raise UnknownQuery(str(exc), query=exc.name, suggestions=list(exc.suggestions)) from None
+
+
+def declared_prefixes(text: str) -> dict[str, str]:
+    """The ``PREFIX`` lines of a query, so a graph answer in Turtle reads like its query."""
+    return {m[1] or "": m[2] for m in _PREFIX.finditer(text)}
+
+
+# --- the listing -----------------------------------------------------------------------
+
+
+def query_entry(query: CannedQuery, url: str, text_url: str) -> dict[str, Any]:
+    """What the listing says about one query: what it is, what it takes, where it runs."""
+    return {
+        "name": query.name,
+        "summary": query.summary,
+        "description": query.description,
+        "tags": list(query.tags),
+        "method": query.method,
+        "query_type": query.query_type,
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "description": p.description,
+                "default": p.default,
+                "enum": list(p.enum),
+                "required": p.required,
+            }
+            for p in query.params
+        ],
+        "formats": [f.name for f in formats_for(query.query_type)],
+        "url": url,
+        "text_url": text_url,
+    }
+
+
+@bp.get("/queries")
+def listing() -> Response:
+    """JSON unless the client prefers HTML (a browser does); ``format=`` decides first."""
+    params = parse_pairs(_decode(request.query_string, "the URL query string"), "the URL")
+    req = ProtocolRequest("service", "", params)
+    chosen = _reserved("format", lambda: _choose(req, LISTING_FORMATS))
+    catalog = current_catalog()
+    if chosen is HTML:
+        page = listing_page(catalog, _run_url, _text_url)
+        response = Response(page, content_type=HTML.content_type)
+    else:
+        entries = [
+            query_entry(q, _run_url(q, external=True), _text_url(q, external=True)) for q in catalog
+        ]
+        body = json.dumps({"queries": entries}, ensure_ascii=False, indent=2) + "\n"
+        response = Response(body, content_type=JSON_MEDIA_TYPE)
+    response.vary.add("Accept")
+    return response
+
+
+def _run_url(query: CannedQuery, external: bool = False) -> str:
+    return url_for("queries.run", name=query.name, _external=external)
+
+
+def _text_url(query: CannedQuery, external: bool = False) -> str:
+    return url_for("queries.text", name=query.name, _external=external)
+
+
+# --- one query -------------------------------------------------------------------------
+
+
+@bp.get("/queries/<name>.rq")
+def text(name: str) -> Response:
+    """The file as it is: its decorators are comments, so it runs unchanged elsewhere."""
+    query = _get(name)
+    response = Response(query.text, content_type=f"{SPARQL_QUERY}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="{query.name}.rq"'
+    return response
+
+
+@bp.route("/queries/<name>", methods=["GET", "POST"])
+def run(name: str) -> Response:
+    """Check every parameter and the format before anything runs, then run and write."""
+    query = _get(name)
+    if request.method == "POST" and query.method != "POST":
+        raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
+    req = ProtocolRequest("query", query.text, _request_params())
+    bindings = _bind(query, req.params)
+    infer = _reserved("infer", lambda: _flag(req.value("infer"), "infer", True))
+    chosen = _reserved("format", lambda: _choose(req, formats_for(query.query_type)))
+    result = current_store().query(query.text, infer=infer, bindings=bindings)
+    max_rows = current_settings().max_rows
+    prefixes = declared_prefixes(query.text) if chosen.rdf is not None else None
+    written = serialize_result(result, chosen, max_rows=max_rows, prefixes=prefixes)
+    response = Response(written.body, content_type=chosen.content_type)
+    response.vary.add("Accept")
+    if written.truncated:
+        response.headers[TRUNCATED_HEADER] = "true"
+        response.headers[MAX_ROWS_HEADER] = str(max_rows)
+    return response
+
+
+def _request_params() -> dict[str, list[str]]:
+    """The URL's parameters, plus a form body on POST; strictly UTF-8, as on /sparql."""
+    params = parse_pairs(_decode(request.query_string, "the URL query string"), "the URL")
+    if request.method != "POST":
+        return params
+    limit = _body_limit(current_settings().max_query_bytes)
+    if request.content_length is not None and request.content_length > limit:
+        raise QueryTooLarge(
+            f"the request body is {request.content_length} bytes; at most {limit} are read",
+            limit=limit,
+        )
+    request.max_content_length = limit
+    body = request.get_data(cache=False)
+    mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    if mimetype.lower() == FORM:
+        _check_charset(options, FORM)
+        form = parse_pairs(_decode(body, "the form body"), "the form body")
+        return {k: params.get(k, []) + form.get(k, []) for k in {**params, **form}}
+    if body:
+        raise UnsupportedMediaType(
+            f"a POST to a canned query carries its parameters as {FORM}",
+            accepted=[FORM],
+        )
+    return params
+
+
+def _bind(query: CannedQuery, params: Mapping[str, Sequence[str]]) -> dict[str, OxTerm]:
+    """The query's own parameters as RDF terms; a 400 naming the parameter if one is wrong."""
+    raw: dict[str, str] = {}
+    for key, values in params.items():
+        if key in RESERVED_PARAMETERS:
+            continue
+        if len(values) > 1:
+            raise BadParameter(
+                f"parameter {key!r} given {len(values)} times; give it once", parameter=key
+            )
+        raw[key] = values[0]
+    try:
+        return query.bind(raw)
+    except canned.BadParameter as exc:
+        raise BadParameter(str(exc), parameter=exc.name) from None
+
+
+def _reserved(name: str, read: Callable[[], T]) -> T:
+    """Read ``format`` or ``infer`` with /sparql's rules, naming the parameter on a 400."""
+    try:
+        return read()
+    except BadParameter as exc:
+        raise BadParameter(exc.description or "", parameter=name) from None
+
+
+# --- /openapi.json ---------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Generated from the catalog on each request: cheap, and the server URL is the caller's."""
+    document = openapi_document(current_catalog(), server_url=request.url_root.rstrip("/"))
+    body = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return Response(body, content_type=JSON_MEDIA_TYPE)
+
+
+# --- the HTML page ---------------------------------------------------------------------
+
+_INPUT_TYPES = {"iri": "url", "date": "date", "integer": "number"}
+
+
+def listing_page(
+    catalog: Catalog,
+    run_url: Callable[[CannedQuery], str],
+    text_url: Callable[[CannedQuery], str],
+) -> str:
+    """The catalog for people: a table, then a form per query. No script, no style (strict CSP)."""
+    rows = "\n".join(
+        "<tr>"
+        f'<td><a href="#{escape(q.name)}">{escape(q.name)}</a></td>'
+        f"<td>{escape(q.summary)}</td>"
+        f"<td>{escape(q.query_type.upper())}</td>"
+        f"<td>{escape(', '.join(p.name for p in q.params))}</td>"
+        f"<td>{escape(', '.join(q.tags))}</td>"
+        f'<td><a href="{escape(run_url(q))}">run</a> '
+        f'<a href="{escape(text_url(q))}">{escape(q.name)}.rq</a></td>'
+        "</tr>"
+        for q in catalog
+    )
+    sections = "\n".join(_query_section(q, run_url(q), text_url(q)) for q in catalog)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>eusdp canned queries</title>
+</head>
+<body>
+<h1>eusdp canned queries</h1>
+<p>{len(catalog)} ready-made SPARQL queries over the knowledge graph of the EU's Security and
+Defence Partnerships. Each runs at its own URL; its text runs unchanged at the
+<a href="{escape(url_for("sparql.endpoint"))}">SPARQL endpoint</a>.
+Described for programs in <a href="{escape(url_for("queries.openapi"))}">OpenAPI</a>.</p>
+<table>
+<thead><tr><th>Query</th><th>Summary</th><th>Answer</th><th>Parameters</th><th>Tags</th>
+<th>Links</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+{sections}
+</body>
+</html>
+"""
+
+
+def _query_section(query: CannedQuery, run_url: str, text_url: str) -> str:
+    fields = "\n".join(_field(query, p) for p in query.params)
+    formats = "".join(
+        f'<option value="{escape(f.name)}">{escape(f.label)}</option>'
+        for f in formats_for(query.query_type)
+    )
+    n = escape(query.name)
+    return f"""<section id="{n}">
+<h2>{n}</h2>
+<p>{escape(query.summary)}</p>
+<p>{escape(query.description)}</p>
+<p><a href="{escape(text_url)}">Query text</a></p>
+<form method="{escape(query.method.lower())}" action="{escape(run_url)}">
+{fields}
+<p><label for="{n}--format">Format</label>
+<select id="{n}--format" name="format"><option value="">(negotiated)</option>{formats}</select>
+<label for="{n}--infer">Inferred triples</label>
+<select id="{n}--infer" name="infer"><option value="true">included</option>
+<option value="false">asserted only</option></select></p>
+<p><button type="submit">Run {n}</button></p>
+</form>
+</section>"""
+
+
+def _field(query: CannedQuery, param: canned.Parameter) -> str:
+    """One parameter's input: a list for an enumeration, else a typed text box."""
+    ident = escape(f"{query.name}--{param.name}")
+    name = escape(param.name)
+    required = " required" if param.required and param.default is None else ""
+    if param.enum:
+        options = "".join(
+            f'<option value="{escape(v)}"{" selected" if v == param.default else ""}>'
+            f"{escape(v)}</option>"
+            for v in param.enum
+        )
+        control = f'<select id="{ident}" name="{name}"{required}>{options}</select>'
+    else:
+        kind = _INPUT_TYPES.get(param.type, "text")
+        value = f' value="{escape(param.default)}"' if param.default is not None else ""
+        control = f'<input id="{ident}" name="{name}" type="{kind}" size="60"{value}{required}>'
+    note = f" {escape(param.description)}" if param.description else ""
+    return f'<p><label for="{ident}">{name}</label> ({escape(param.type)}) {control}{note}</p>'
