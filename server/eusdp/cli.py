@@ -46,6 +46,7 @@ from .inference import infer_cached, write_atomic
 from .loader import DataError, load_dataset, project_sources
 from .store import Store, build_store
 from .terms import to_rdflib
+from .validation import InvalidData
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -219,7 +220,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if exc.name != "eusdp.serve":
             raise
         return _fail("serve is not available: this build has no eusdp.serve module")
-    result = module.serve(settings)
+    try:
+        result = module.serve(settings)
+    except InvalidData as exc:
+        print("eusdp: the data is invalid; not serving it:", file=sys.stderr)
+        print("\n".join(exc.report.lines()), file=sys.stderr)
+        return 1
     return result if isinstance(result, int) else 0
 
 

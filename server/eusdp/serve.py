@@ -27,6 +27,9 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from .config import Settings, load_settings
+from .loader import DataError
+from .store import build_store
+from .validation import InvalidData, check_store
 
 #: The least stack a request thread gets.
 MIN_THREAD_STACK = 256 * 1024 * 1024
@@ -83,7 +86,10 @@ def serve(settings: Settings, *, app: Flask | None = None) -> None:
 
     threading.stack_size(thread_stack_bytes(settings))
     if app is None:
-        app = create_app(settings)
+        # Refuse invalid data before binding the port: never serve half a graph.
+        store = build_store(settings)
+        check_store(store)
+        app = create_app(settings, store)
     _Server(app, gunicorn_options(settings)).run()
 
 
@@ -92,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv if argv is not None else sys.argv[1:]:
         print("usage: python -m eusdp.serve  (configure with EUSDP_* variables)", file=sys.stderr)
         return 2
-    serve(load_settings(os.environ))
+    try:
+        serve(load_settings(os.environ))
+    except DataError as exc:
+        print(f"eusdp: {exc}", file=sys.stderr)
+        return 1
+    except InvalidData as exc:
+        print("eusdp: the data is invalid; not serving it:", file=sys.stderr)
+        print("\n".join(exc.report.lines()), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,8 +15,9 @@ from rdflib import OWL, RDF, Graph, Namespace, URIRef
 from rdflib.term import Node
 
 from .config import Settings
-from .inference import InferenceReport, infer_cached
+from .inference import InferenceReport, cache_key, infer_cached, write_atomic
 from .loader import SourceFile, load_dataset, parse_file, project_sources
+from .store import Store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -123,6 +124,48 @@ def consistency_problems(closure: Graph, report: InferenceReport) -> list[Proble
     for node in closure.subjects(RDF.type, OWL.Nothing):
         problems.append(Problem("Inconsistency", str(node), "member of owl:Nothing"))
     return problems
+
+
+class InvalidData(Exception):
+    """The data breaks a shape or is inconsistent: the server must not serve it."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__("\n".join(report.lines()))
+
+
+def _stamp(settings: Settings, sources: list[SourceFile]) -> Path | None:
+    if settings.cache_dir is None:
+        return None
+    return settings.cache_dir / f"valid-{cache_key(sources)[:32]}"
+
+
+def check_store(store: Store) -> ValidationReport:
+    """Validate what a store holds; remembered (per content) when it passes, so that a
+    server restarting on unchanged files does not pay for SHACL again.
+
+    Raises :class:`InvalidData` if there is a violation or an inconsistency.
+    """
+    settings = store.settings
+    sources = [s for s in store.sources if s.role != "extra"]
+    stamp = _stamp(settings, sources)
+    if stamp is not None and stamp.exists():
+        return ValidationReport(inference=store.report, triples=store.counts()["asserted"])
+    graphs = {s.graph: store.dataset.graph(s.graph) for s in sources}
+    closure = store.union(infer=True)
+    problems = consistency_problems(closure, store.report)
+    problems += shacl_problems(closure, parse_file(settings.shapes_file), sources, graphs)
+    report = ValidationReport(
+        problems=problems, inference=store.report, triples=store.counts()["asserted"]
+    )
+    if not report.ok:
+        raise InvalidData(report)
+    if stamp is not None:
+        try:
+            write_atomic(stamp, b"valid\n")
+        except OSError:
+            pass  # an unwritable cache only costs a validation at the next start
+    return report
 
 
 def validate(settings: Settings, shapes_file: Path | None = None) -> ValidationReport:
