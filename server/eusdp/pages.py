@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import SKOS
 from rdflib.term import Node
 
@@ -67,19 +67,60 @@ def _graph_of(store: Store, triple: tuple[Node, Node, Node]) -> str | None:
     return None
 
 
+def _value_label(union: Graph, value: Node) -> str:
+    if isinstance(value, URIRef):
+        return label_of(union, value)
+    if isinstance(value, BNode):  # a qualified node (signature, interval): say what it is
+        kind = union.value(value, RDF.type)
+        return f"[{label_of(union, kind)}]" if kind is not None else "[anonymous node]"
+    return str(value)
+
+
 def _fact(store: Store, union: Graph, triple: tuple[Node, Node, Node], value: Node) -> Fact:
     inferred = triple in store.inferred
     return Fact(
         predicate=str(triple[1]),
         predicate_label=label_of(union, triple[1]),
         value=str(value),
-        value_label=label_of(union, value) if isinstance(value, URIRef) else str(value),
+        value_label=_value_label(union, value),
         is_iri=isinstance(value, URIRef),
         inferred=inferred,
         graph=None if inferred else _graph_of(store, triple),
         language=value.language if isinstance(value, Literal) else None,
         datatype=str(value.datatype) if isinstance(value, Literal) and value.datatype else None,
     )
+
+
+def _without_super_property_copies(
+    union: Graph, pairs: list[tuple[Node, Node]]
+) -> list[tuple[Node, Node]]:
+    """Drop a statement when the same value is stated with one of the property's
+    sub-properties (``eusdp:wikidata`` makes ``skos:exactMatch``; show it once)."""
+    by_value: dict[Node, set[Node]] = {}
+    for p, v in pairs:
+        by_value.setdefault(v, set()).add(p)
+    kept = []
+    for p, v in pairs:
+        others = by_value[v] - {p}
+        if any(_sub_property(union, q, p) for q in others):
+            continue
+        kept.append((p, v))
+    return kept
+
+
+def _sub_property(union: Graph, sub: Node, sup: Node) -> bool:
+    """``sub`` is a sub-property of ``sup`` by a chain of subPropertyOf."""
+    seen: set[Node] = set()
+    todo = [sub]
+    while todo:
+        current = todo.pop()
+        for parent in union.objects(current, RDFS.subPropertyOf):
+            if parent == sup:
+                return True
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return False
 
 
 def entity_page(store: Store, iri: str) -> EntityPage | None:
@@ -96,6 +137,10 @@ def entity_page(store: Store, iri: str) -> EntityPage | None:
         label=label_of(union, node),
         description=str(description) if description is not None else None,
     )
+    outgoing = _without_super_property_copies(union, outgoing)
+    incoming = [
+        (s, p) for p, s in _without_super_property_copies(union, [(p, s) for s, p in incoming])
+    ]
     for p, o in outgoing:
         fact = _fact(store, union, (node, p, o), o)
         if p == RDF.type:
