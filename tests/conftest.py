@@ -9,20 +9,33 @@ import pytest
 
 from eusdp.catalog import Catalog, load_catalog
 from eusdp.config import Settings, load_settings
+from eusdp.federation import WIKIDATA_SPARQL
 from eusdp.store import Store, build_store
+from tests.wikidata.standins import SparqlStandin
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def project_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The real ontology and data, with a cache folder of the session's own."""
+def wikidata_standin() -> Iterator[SparqlStandin]:
+    """A local stand-in for Wikidata's query service (tests/fixtures/wikidata), on 127.0.0.1."""
+    with SparqlStandin() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def project_settings(
+    tmp_path_factory: pytest.TempPathFactory, wikidata_standin: SparqlStandin
+) -> Settings:
+    """The real ontology and data, with a cache folder of the session's own. Federated
+    queries to Wikidata go to the local stand-in: no test reaches the internet."""
     return load_settings(
         ontology_dir=ROOT / "ontology",
         data_dir=ROOT / "data",
         queries_dir=ROOT / "queries",
         cache_dir=tmp_path_factory.mktemp("cache"),
+        federation_map=((WIKIDATA_SPARQL, wikidata_standin.url),),
     )
 
 

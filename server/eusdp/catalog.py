@@ -35,6 +35,7 @@ from typing import Any, Literal
 import pyoxigraph as ox
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from .federation import without_services
 from .terms import OxTerm
 
 QueryType = Literal["select", "ask", "construct", "describe"]
@@ -436,10 +437,11 @@ def _check_params(params: tuple[Parameter, ...], text: str, path: Path, lines: L
 
 def _check_bindable(params: tuple[Parameter, ...], text: str, path: Path, lines: Lines) -> None:
     """Oxigraph substitutes only variables that the query returns: check each parameter is one."""
+    local = without_services(text)
     for i, p in enumerate(params):
         probe = ox.NamedNode("urn:eusdp:probe") if p.type == "iri" else ox.Literal("probe")
         try:
-            ox.Store().query(text, substitutions={ox.Variable(p.name): probe})
+            ox.Store().query(local, substitutions={ox.Variable(p.name): probe})
         except RuntimeError:
             raise CatalogError(
                 path,
@@ -447,8 +449,6 @@ def _check_bindable(params: tuple[Parameter, ...], text: str, path: Path, lines:
                 "(project it in SELECT, or use it in the WHERE pattern of ASK/CONSTRUCT)",
                 _at(lines, "params", i, "name"),
             ) from None
-        except OSError:  # an ASK that reached a SERVICE: the binding was accepted
-            pass
 
 
 # --- SPARQL -------------------------------------------------------------------------
@@ -501,15 +501,15 @@ def check_sparql(text: str, path: Path) -> QueryType:
     """Parse ``text`` with Oxigraph (the engine that will run it) and return its form.
 
     The query runs against an empty store: SELECT, CONSTRUCT and DESCRIBE are
-    lazy there (only parsed); an ASK is evaluated, over no data, at once.
+    lazy there (only parsed); an ASK is evaluated, over no data, at once. So each
+    SERVICE block is first replaced by its own pattern (:func:`without_services`):
+    its syntax is checked and nothing is fetched, not even by an ASK.
     """
     try:
-        result = ox.Store().query(text)
+        result = ox.Store().query(without_services(text))
     except SyntaxError as exc:
         line, column, message = syntax_position(exc, text)
         raise CatalogError(path, f"SPARQL syntax error: {message}", line, column) from None
-    except OSError:  # only an ASK runs at once: it parsed, its SERVICE call failed
-        return "ask"
     if isinstance(result, ox.QueryBoolean):
         return "ask"
     if isinstance(result, ox.QuerySolutions):

@@ -1,8 +1,10 @@
-"""The ``eusdp`` command: validate | infer | export | query | serve.
+"""The ``eusdp`` command: validate | infer | export | query | serve | wikidata.
 
 Each subcommand is a thin shell around a domain function; this module only
 reads arguments, prints and picks the exit status: 0 done, 1 the data or the
-query is at fault (with ``file:line`` and no traceback), 2 the command line is.
+query is at fault (with ``file:line`` and no traceback; a refused or failed
+SERVICE too), 2 the command line is. ``wikidata check`` exits 1 when a link
+differs from Wikidata and 3 when Wikidata cannot be reached or answers garbage.
 Settings come from the defaults, then ``EUSDP_*`` variables, then the flags.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import re
 import sys
@@ -42,6 +45,7 @@ from .export import (
     prefixes,
     serialize,
 )
+from .federation import FederationError, ServiceFailed, check_http_url
 from .inference import infer_cached, write_atomic
 from .loader import DataError, load_dataset, project_sources
 from .store import Store, build_store
@@ -106,6 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=QUERY_FORMATS, help="table (default), json... or turtle...")
     p.add_argument("--no-infer", action="store_true", help="asserted triples only")
 
+    p = sub.add_parser("wikidata", parents=[common], help="check or suggest Wikidata links")
+    wikidata = p.add_subparsers(dest="wikidata_command", required=True, metavar="ACTION")
+    for name, helptext in (
+        ("check", "compare every linked item with Wikidata (exit 1 if any differs, 3 if "
+                  "Wikidata cannot be reached)"),
+        ("suggest", "list entities without a link, with candidate items by English label"),
+    ):
+        action = wikidata.add_parser(name, parents=[common], help=helptext)
+        action.add_argument(
+            "--endpoint", help="Wikidata's SPARQL endpoint (default: setting wikidata_endpoint)"
+        )
+        action.add_argument("--json", action="store_true", help="JSON for programs")
+        action.add_argument(
+            "--batch-size", type=int, default=50, metavar="N", help="items per request"
+        )
+
     p = sub.add_parser("serve", parents=[common], help="start the SPARQL endpoint and pages")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -160,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), status=2)
     except UnknownQuery as exc:
         return _fail(_unknown(exc))
-    except (DataError, CatalogError, BadParameter, ExportError) as exc:
+    except (DataError, CatalogError, BadParameter, ExportError, FederationError) as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{exc.filename or 'eusdp'}: {exc.strerror or exc}")
@@ -393,10 +413,111 @@ def render_table(solutions: ox.QuerySolutions, compact: Callable[[str], str]) ->
     return out
 
 
+# --- wikidata -------------------------------------------------------------------------------
+
+#: Exit status when Wikidata cannot be reached or answers nothing usable.
+UNREACHABLE = 3
+
+
+def cmd_wikidata(args: argparse.Namespace, settings: Settings) -> int:
+    """check: 0 every link matches, 1 some differ, 3 Wikidata failed; suggest: 0 or 3."""
+    from . import wikidata  # imports the store: only when asked for
+
+    endpoint = args.endpoint or settings.wikidata_endpoint
+    try:
+        check_http_url(endpoint, "--endpoint")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    store = build_store(settings)
+    options = settings.remote_options
+    try:
+        if args.wikidata_command == "check":
+            findings = wikidata.check(wikidata.links(store), endpoint, options, args.batch_size)
+        else:
+            suggestions = wikidata.suggest(
+                wikidata.unlinked(store), endpoint, options, args.batch_size
+            )
+    except ServiceFailed as exc:
+        return _fail(f"eusdp wikidata {args.wikidata_command}: {exc}", status=UNREACHABLE)
+    names = Compactor({**prefixes(jsonld_context(settings)), "id": f"{settings.base_iri}id/"})
+    if args.wikidata_command == "check":
+        if args.json:
+            _emit(json.dumps(wikidata.findings_json(findings), indent=2).encode("utf-8"))
+        else:
+            for line in check_table(findings, names):
+                print(line)
+        return 0 if all(f.ok for f in findings) else 1
+    if args.json:
+        _emit(json.dumps(wikidata.suggestions_json(suggestions), indent=2).encode("utf-8"))
+    else:
+        for line in suggest_table(suggestions, names):
+            print(line)
+    return 0
+
+
+def aligned(heads: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns padded to their widest cell, under a rule."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(heads)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(heads), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def check_table(findings: Sequence[Any], compact: Callable[[str], str]) -> list[str]:
+    """One row per link (differences first), then what differs, then a count."""
+    order = {"not-an-item": 0, "missing": 1, "redirect": 2, "differs": 3, "ok": 4}
+    ranked = sorted(findings, key=lambda f: (order.get(f.status, 9), f.entity))
+    rows = [
+        [
+            f.status,
+            compact(f.entity),
+            compact(f.item),
+            " / ".join(f.labels),
+            " / ".join(f.wikidata_labels),
+            " ".join([*f.iso2, *f.iso3]),
+            " ".join([*f.wikidata_iso2, *f.wikidata_iso3]),
+            " ".join(compact(t) for t in f.types),
+        ]
+        for f in ranked
+    ]
+    heads = ["status", "entity", "item", "our label", "Wikidata label", "our ISO",
+             "Wikidata ISO", "Wikidata types (P31)"]
+    lines = aligned(heads, rows)
+    problems = [(f, p) for f in ranked for p in f.problems]
+    if problems:
+        lines.append("")
+        lines += [f"{compact(f.item)} ({compact(f.entity)}): {p}" for f, p in problems]
+    bad = sum(1 for f in findings if not f.ok)
+    lines.append(f"{len(findings)} links: {len(findings) - bad} match, {bad} differ")
+    return lines
+
+
+def suggest_table(suggestions: Sequence[Any], compact: Callable[[str], str]) -> list[str]:
+    """One row per candidate (or one saying there is none): for a person to confirm."""
+    rows = []
+    for s in suggestions:
+        if not s.candidates:
+            rows.append([compact(s.entity), s.label, "(none)", ""])
+        for c in s.candidates:
+            rows.append([compact(s.entity), s.label, compact(c.item), c.description or ""])
+    lines = aligned(["entity", "label", "candidate", "Wikidata description"], rows)
+    found = sum(1 for s in suggestions if s.candidates)
+    lines.append(
+        f"{len(suggestions)} entities without a link, {found} with candidates. "
+        "Nothing was written: check each candidate on Wikidata before linking it."
+    )
+    return lines
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "validate": cmd_validate,
     "infer": cmd_infer,
     "export": cmd_export,
     "query": cmd_query,
     "serve": cmd_serve,
+    "wikidata": cmd_wikidata,
 }

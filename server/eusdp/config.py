@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .federation import WIKIDATA_SPARQL, RemoteOptions, federation_from
 from .resources import resource_root
 
 DEFAULT_BASE = "https://w3id.org/eusdp/"
@@ -61,10 +62,31 @@ class Settings:
     cache_bytes: int = 64_000_000
     #: Largest number of result rows returned; longer answers are cut and flagged.
     max_rows: int = 10_000
+    #: SERVICE IRIs a query may call; any other SERVICE is refused before anything is fetched.
+    federation_allowlist: tuple[str, ...] = (WIKIDATA_SPARQL,)
+    #: (allowed IRI, URL actually called) pairs, e.g. to point Wikidata at a mirror or stand-in.
+    federation_map: tuple[tuple[str, str], ...] = ()
+    #: Seconds a call to a remote SPARQL endpoint may take, retries included.
+    remote_timeout: float = 10.0
+    #: Largest remote answer read, in bytes; a longer one is a failure, not cut.
+    remote_max_bytes: int = 10_000_000
+    #: Further tries after a 429 or 5xx answer (with backoff, honouring Retry-After).
+    remote_retries: int = 3
+    #: The SPARQL endpoint ``eusdp wikidata check`` and ``suggest`` ask.
+    wikidata_endpoint: str = WIKIDATA_SPARQL
 
     @property
     def shapes_file(self) -> Path:
         return self.ontology_dir / "shapes.ttl"
+
+    @property
+    def remote_options(self) -> RemoteOptions:
+        """How remote SPARQL endpoints are called (SERVICE, ``eusdp wikidata``)."""
+        return RemoteOptions(
+            timeout=self.remote_timeout,
+            max_bytes=self.remote_max_bytes,
+            retries=self.remote_retries,
+        )
 
 
 _ENV_PREFIX = "EUSDP_"
@@ -81,6 +103,22 @@ def _coerce(name: str, raw: str, current: Any) -> Any:
         return tuple(pairs)
     if name == "cache_dir":
         return None if raw.lower() in {"", "none", "off"} else Path(raw)
+    if name == "federation_allowlist":
+        items = tuple(filter(None, (p.strip() for p in raw.split(","))))
+        return () if items in {(), ("none",)} else items
+    if name == "federation_map":
+        mapped = []
+        for item in filter(None, (p.strip() for p in raw.split(","))):
+            iri, sep, url = item.partition("=")
+            if not sep or not iri or not url:
+                raise ValueError(f"{_ENV_PREFIX}FEDERATION_MAP: expected IRI=URL, got {item!r}")
+            mapped.append((iri.strip(), url.strip()))
+        return tuple(mapped)
+    if isinstance(current, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{_ENV_PREFIX}{name.upper()}: not a number: {raw!r}") from None
     if isinstance(current, bool):
         return raw.lower() in {"1", "true", "yes", "on"}
     if isinstance(current, int):
@@ -116,4 +154,9 @@ def load_settings(
     settings = replace(settings, **values)
     if not settings.base_iri.endswith(("/", "#")):
         raise ValueError(f"base_iri must end with '/' or '#': {settings.base_iri!r}")
+    federation_from(settings.federation_allowlist, settings.federation_map, settings.remote_options)
+    if settings.remote_timeout <= 0 or settings.remote_max_bytes <= 0:
+        raise ValueError("remote_timeout and remote_max_bytes must be positive")
+    if settings.remote_retries < 0:
+        raise ValueError("remote_retries must not be negative")
     return settings

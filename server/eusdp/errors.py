@@ -19,6 +19,8 @@ from werkzeug import exceptions as wz
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
+from . import federation
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: Problem ``type`` IRIs are this plus the slug. They name, they need not resolve.
 PROBLEM_TYPE_BASE = "https://w3id.org/eusdp/problems/"
@@ -78,10 +80,11 @@ class UpdateNotAllowed(ProblemError, wz.Forbidden):
 
 
 class ServiceNotAllowed(ProblemError, wz.Forbidden):
-    """A federated query (SERVICE): refused, the server makes no outgoing requests."""
+    """A SERVICE that is not on the allowlist (``Settings.federation_allowlist``), or a
+    variable SERVICE: refused before anything is fetched."""
 
     slug = "service-not-allowed"
-    title = "Federated queries are not allowed"
+    title = "This SERVICE is not allowed"
 
 
 class NotAcceptable(ProblemError, wz.NotAcceptable):
@@ -195,3 +198,40 @@ class UnknownQuery(ProblemError, wz.NotFound):
 
     slug = "unknown-query"
     title = "Unknown canned query"
+
+
+# --- federated queries (``eusdp.federation``) ------------------------------------------
+
+
+class DatasetNotAllowed(ProblemError, wz.Forbidden):
+    """A FROM / FROM NAMED naming a graph the store does not hold: it is never fetched."""
+
+    slug = "remote-graph-not-allowed"
+    title = "Graphs are not fetched from elsewhere"
+
+
+class ServiceFailed(ProblemError, wz.BadGateway):
+    """An allowed SERVICE that could not be reached or answered something unusable."""
+
+    slug = "service-failed"
+    title = "The remote SPARQL service failed"
+
+
+class ServiceTimeout(ProblemError, wz.GatewayTimeout):
+    """An allowed SERVICE that did not answer in time (``Settings.remote_timeout``)."""
+
+    slug = "service-timeout"
+    title = "The remote SPARQL service did not answer in time"
+
+
+def federation_problem(exc: Exception) -> ProblemError:
+    """The problem for a :class:`eusdp.federation.FederationError`; ``service`` names the IRI."""
+    message = str(exc)
+    service = getattr(exc, "service", None)
+    if isinstance(exc, federation.ServiceRefused):
+        return ServiceNotAllowed(message, service=service)
+    if isinstance(exc, federation.DatasetRefused):
+        return DatasetNotAllowed(message, graph=service)
+    if isinstance(exc, federation.ServiceFailed) and exc.timeout:
+        return ServiceTimeout(message, service=service)
+    return ServiceFailed(message, service=service)

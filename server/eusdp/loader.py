@@ -7,6 +7,8 @@ without touching it. Parse errors name the file and the line.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,7 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(path, f"cannot read: {exc.strerror or exc}") from None
+    refuse_fetches(path, data, fmt)
     try:
         graph.parse(data=data, format=fmt, publicID=path.resolve().as_uri())
     except BadSyntax as exc:
@@ -87,6 +90,60 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     except Exception as exc:  # rdflib raises many types; all mean "not valid RDF here"
         raise DataError(path, f"cannot parse as {fmt}: {exc}") from None
     return graph
+
+
+# A DOCTYPE with an external identifier, or any entity declaration, in an XML syntax.
+_XML_EXTERNAL = re.compile(rb"<!DOCTYPE[^>\[]*\b(?:SYSTEM|PUBLIC)\b|<!ENTITY", re.IGNORECASE)
+
+
+def refuse_fetches(path: Path, data: bytes, fmt: str) -> None:
+    """Refuse what would make a parser fetch from the network, before parsing.
+
+    rdflib's JSON-LD parser loads a ``@context`` (or ``@import``) given as a URL,
+    and an XML parser may resolve external entities: a data file must not make
+    the program send requests. XML entities are refused altogether (internal
+    ones too: they serve no purpose in RDF/XML and can be used to exhaust memory).
+    """
+    if fmt == "json-ld":
+        try:
+            document = json.loads(data)
+        except ValueError as exc:
+            raise DataError(path, f"not JSON: {exc}") from None
+        remote = _remote_context(document)
+        if remote is not None:
+            raise DataError(
+                path,
+                f"the JSON-LD context {remote!r} would be fetched; "
+                "give the context inline (remote contexts are never fetched)",
+            )
+    elif fmt in {"xml", "trix"}:
+        found = _XML_EXTERNAL.search(data)
+        if found is not None:
+            line = data[: found.start()].count(b"\n") + 1
+            raise DataError(path, "XML entity or external DTD declarations are not accepted", line)
+
+
+def _remote_context(node: object) -> str | None:
+    """The first context reference (a string) found under ``@context`` / ``@import``."""
+    if isinstance(node, list):
+        return next((r for r in map(_remote_context, node) if r is not None), None)
+    if not isinstance(node, dict):
+        return None
+    for key, value in node.items():
+        if key == "@import" and isinstance(value, str):
+            return value
+        if key == "@context":
+            for ctx in value if isinstance(value, list) else [value]:
+                if isinstance(ctx, str):
+                    return ctx
+                found = _remote_context(ctx)
+                if found is not None:
+                    return found
+        else:
+            found = _remote_context(value)
+            if found is not None:
+                return found
+    return None
 
 
 def load_dataset(sources: Iterable[SourceFile]) -> Dataset:

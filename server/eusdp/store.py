@@ -13,6 +13,12 @@ Which triples a query sees (its default graph):
   with ``infer=False``. Extra graphs (``--graph IRI=FILE``) are reachable by
   GRAPH, FROM or ``default-graph-uri`` but stay out of that union, so serving a
   side file never changes the project's answers.
+
+Nothing a query says makes this process fetch anything by itself: every query
+text passes :class:`eusdp.federation.Federation` first, which refuses a SERVICE
+that is not on the allowlist and a FROM / FROM NAMED naming a graph the store
+does not hold, and evaluates the allowed SERVICE blocks itself (with a timeout
+and a size limit), so neither engine ever sees a SERVICE.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from rdflib.term import Identifier, Node
 
 from . import __version__
 from .config import Settings
+from .federation import Federation, federation_from
 from .inference import InferenceReport, cache_key, infer_cached
 from .loader import (
     SourceFile,
@@ -97,6 +104,12 @@ class Store:
         self.inferred_iri = inferred_graph_iri(settings)
         self._asserted = [ox.NamedNode(str(s.graph)) for s in sources if s.role != "extra"]
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
+        self.federation: Federation = federation_from(
+            settings.federation_allowlist, settings.federation_map, settings.remote_options
+        )
+        self._graph_names = frozenset(
+            [*(str(s.graph) for s in self.sources), str(self.inferred_iri)]
+        )
         self._ox = ox.Store()
         self._ox.bulk_extend(to_oxigraph_quad(s, p, o, str(g)) for s, p, o, g in self._quads())
         #: Changes whenever the content changes, and is the same in every process that
@@ -123,7 +136,9 @@ class Store:
         bindings: Mapping[str, ox.NamedNode | ox.Literal | ox.BlankNode] | None = None,
         base_iri: str | None = None,
     ) -> OxResult:
-        """Evaluate a SPARQL query with Oxigraph. Raises ``SyntaxError`` for a bad query."""
+        """Evaluate a SPARQL query with Oxigraph. Raises ``SyntaxError`` for a bad query and
+        a :class:`~eusdp.federation.FederationError` for a refused or failed SERVICE / FROM."""
+        text = self.federate(text, base_iri=base_iri)
         kwargs: dict[str, object] = {}
         if default_graph_uris or named_graph_uris:
             kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
@@ -164,7 +179,13 @@ class Store:
         self, text: str, *, infer: bool = True, bindings: Mapping[str, Identifier] | None = None
     ) -> Result:
         """Evaluate with rdflib's engine over the same default graph: the parity reference."""
+        text = self.federate(text)
         return self.union(infer).query(text, initBindings=bindings or None)
+
+    def federate(self, text: str, *, base_iri: str | None = None) -> str:
+        """The query as an engine may see it: refused if it would fetch anything not allowed,
+        its allowed SERVICE blocks evaluated and inlined as VALUES."""
+        return self.federation.prepare(text, base_iri=base_iri, graphs=self._graph_names)
 
     # --- describing -------------------------------------------------------------
 

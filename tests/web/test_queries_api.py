@@ -42,6 +42,7 @@ NAMES = [
     "partner-profile",
     "partners-by-area",
     "partners-in-nato",
+    "partners-wikidata-facts",
     "partners-with-us-alliance",
     "partnerships-in-year",
     "partnerships-timeline",

@@ -22,7 +22,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ..config import Settings, load_settings
-from ..errors import InternalError, problem_response
+from ..errors import InternalError, federation_problem, problem_response
+from ..federation import FederationError
 from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER
 from ..store import Store, build_store
 
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(pages_bp)
 
     app.register_error_handler(HTTPException, _render_http_error)
+    # A refused SERVICE / FROM (403) or a failed remote (502, 504), from any route.
+    app.register_error_handler(FederationError, _render_federation_error)
     app.register_error_handler(Exception, _render_unexpected)
     app.after_request(_response_policy)
     return app
@@ -90,6 +93,10 @@ def current_settings() -> Settings:
 
 def _render_http_error(exc: HTTPException) -> Response:
     return problem_response(exc)
+
+
+def _render_federation_error(exc: FederationError) -> Response:
+    return problem_response(federation_problem(exc))
 
 
 def _render_unexpected(exc: Exception) -> Response:

@@ -9,8 +9,11 @@ well formed: the endpoint is read-only; 400 if not), or runs the query and
 writes the answer in the negotiated format.
 
 Two guards protect the process rather than the Protocol:
-- ``SERVICE`` is refused (403): Oxigraph would fetch the remote endpoint, which
-  would let anyone make this server send requests into its own network;
+- ``SERVICE`` goes only to the endpoints on the allowlist, and FROM only to graphs
+  the store holds: :mod:`eusdp.federation` checks and evaluates them inside
+  ``Store.query`` before the engine sees the query (which would otherwise fetch any
+  URL, letting anyone make this server send requests into its own network); its
+  errors become 403, 502 or 504 problems in the app's error handler;
 - nesting deeper than :data:`MAX_NESTING` is refused (400): Oxigraph's parser
   recurses and a few thousand nested brackets overflow an 8 MB stack, which kills
   the process instead of raising. (``eusdp.serve`` also gives request threads a
@@ -38,7 +41,6 @@ from ..errors import (
     ProblemError,
     QueryTooComplex,
     QueryTooLarge,
-    ServiceNotAllowed,
     UnsupportedMediaType,
     UpdateNotAllowed,
     UpdateSyntaxError,
@@ -355,12 +357,7 @@ def _run_query(req: ProtocolRequest, store: Store, max_rows: int) -> Response:
     infer = _flag(req.value("infer"), "infer", True)
     default_graphs = _graph_iris(req, "default-graph-uri")
     named_graphs = _graph_iris(req, "named-graph-uri")
-    scan = scan_query(req.text)
-    _check_nesting(scan)
-    if scan.service:
-        raise ServiceNotAllowed(
-            "SERVICE (federated query) is not allowed: this endpoint makes no outgoing requests."
-        )
+    _check_nesting(scan_query(req.text))
     try:
         result = store.query(
             req.text,
