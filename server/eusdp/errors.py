@@ -235,3 +235,37 @@ def federation_problem(exc: Exception) -> ProblemError:
     if isinstance(exc, federation.ServiceFailed) and exc.timeout:
         return ServiceTimeout(message, service=service)
     return ServiceFailed(message, service=service)
+
+
+class QueryTimedOut(ProblemError, wz.ServiceUnavailable):
+    """The query overran its deadline; its worker was killed and the server answers on."""
+
+    slug = "query-timeout"
+    title = "Query ran out of time"
+
+
+class ServerBusy(ProblemError, wz.ServiceUnavailable):
+    """Every query worker stayed busy for as long as a request may wait."""
+
+    slug = "server-busy"
+    title = "Server busy"
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("Retry-After", "1")]
+
+
+class AnswerTooLarge(ProblemError, wz.BadRequest):
+    """The serialised answer is larger than ``Settings.max_response_bytes``."""
+
+    slug = "answer-too-large"
+    title = "Answer too large"
+
+
+class TooManyQueries(ProblemError, wz.TooManyRequests):
+    """A client has more queries running at once than ``Settings.max_client_queries``."""
+
+    slug = "too-many-queries"
+    title = "Too many concurrent queries"
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("Retry-After", "1")]

@@ -39,7 +39,7 @@ FORM = "application/x-www-form-urlencoded"
 #: Media type of the query listing and of this document.
 JSON_MEDIA_TYPE = "application/json"
 #: Parameters every canned query takes besides its own; no query parameter may use these names.
-RESERVED_PARAMETERS = ("format", "infer")
+RESERVED_PARAMETERS = ("format", "infer", "timeout")
 
 #: The listing's JSON is plain JSON, not a SPARQL result: a format of its own.
 _LISTING_JSON = Format("json", JSON_MEDIA_TYPE, "JSON")
@@ -137,6 +137,17 @@ _INFER = {
     "schema": {"type": "boolean", "default": True},
 }
 
+_TIMEOUT = {
+    "name": "timeout",
+    "in": "query",
+    "required": False,
+    "description": (
+        "Seconds the query may run, at most the server's own deadline; past it the query "
+        "is stopped and the answer is a 503 problem document."
+    ),
+    "schema": {"type": "number", "exclusiveMinimum": 0},
+}
+
 
 # --- responses -------------------------------------------------------------------------
 
@@ -195,11 +206,13 @@ def _query_operation(query: CannedQuery, method: str, operation_id: str) -> dict
             *(_query_parameter(p) for p in query.params),
             _format_parameter(offered),
             _ref("parameters", "infer"),
+            _ref("parameters", "timeout"),
         ]
     else:
         properties = {p.name: parameter_schema(p) for p in query.params}
         properties["format"] = _format_property(offered)
         properties["infer"] = {"type": "boolean", "default": True}
+        properties["timeout"] = {"type": "number", "exclusiveMinimum": 0}
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         required = [p.name for p in query.params if p.required and p.default is None]
         if required:
@@ -323,6 +336,7 @@ def _sparql_path() -> dict[str, Any]:
             "named-graph-uri": {"type": "array", "items": {"type": "string", "format": "uri"}},
             "format": _format_property(known),
             "infer": {"type": "boolean", "default": True},
+            "timeout": {"type": "number", "exclusiveMinimum": 0},
         },
         "required": ["query"],
     }
@@ -346,6 +360,7 @@ def _sparql_path() -> dict[str, Any]:
                 *graph_params,
                 _format_parameter(known),
                 _ref("parameters", "infer"),
+                _ref("parameters", "timeout"),
             ],
             "responses": responses,
         },
@@ -357,7 +372,12 @@ def _sparql_path() -> dict[str, Any]:
                 f"as the body ({SPARQL_QUERY}) with the other parameters in the URL."
             ),
             "tags": ["sparql"],
-            "parameters": [*graph_params, _format_parameter(known), _ref("parameters", "infer")],
+            "parameters": [
+                *graph_params,
+                _format_parameter(known),
+                _ref("parameters", "infer"),
+                _ref("parameters", "timeout"),
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -479,7 +499,7 @@ def _components() -> dict[str, Any]:
                 "required": ["queries"],
             },
         },
-        "parameters": {"infer": _INFER},
+        "parameters": {"infer": _INFER, "timeout": _TIMEOUT},
         "headers": {
             "Truncated": {
                 "description": "true when the answer was cut at the server's row limit.",

@@ -64,6 +64,16 @@ class QueryJob:
     bindings: tuple[tuple[str, OxTerm], ...] = ()
     base_iri: str | None = None
     max_rows: int | None = None
+    #: Prefixes for Turtle/TriG answers (the query's own, so the answer reads like it).
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+
+_PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\s]*)>", re.IGNORECASE | re.M)
+
+
+def declared_prefixes(text: str) -> tuple[tuple[str, str], ...]:
+    """The ``PREFIX`` lines of a query, as (name, IRI) pairs."""
+    return tuple((m[1] or "", m[2]) for m in _PREFIX.finditer(text))
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,9 @@ def execute(store: Store, job: QueryJob, max_bytes: int | None = None) -> QueryA
             bindings=dict(job.bindings) or None,
             base_iri=job.base_iri,
         )
-        written = serialize_result(result, job.format, max_rows=job.max_rows)
+        written = serialize_result(
+            result, job.format, max_rows=job.max_rows, prefixes=dict(job.prefixes) or None
+        )
         if max_bytes is not None and len(written.body) > max_bytes:
             raise AnswerTooLarge(len(written.body), max_bytes)
     except Exception as exc:  # the worker must survive any query: the parent re-raises it

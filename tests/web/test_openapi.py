@@ -259,6 +259,7 @@ def test_post_query_has_both_operations(tiny: dict[str, Any]) -> None:
         "limit",
         "format",
         "infer",
+        "timeout",
     }
 
 

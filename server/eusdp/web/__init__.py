@@ -25,6 +25,7 @@ from ..config import Settings, load_settings
 from ..errors import InternalError, federation_problem, problem_response
 from ..federation import FederationError
 from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER
+from ..querying import QueryService
 from ..store import Store, build_store
 
 #: The CSP of HTML pages that set none: no scripts, no styles, no framing; forms post here.
@@ -35,10 +36,12 @@ _EXTENSION = "eusdp"
 
 @dataclass(frozen=True)
 class AppState:
-    """What every view needs: the settings the app was built with and its store."""
+    """What every view needs: the settings the app was built with, its store, and the
+    service that runs clients' queries in worker processes."""
 
     settings: Settings
     store: Store
+    queries: QueryService
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -53,7 +56,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         store = build_store(settings)
 
     app = Flask(__name__)
-    app.extensions[_EXTENSION] = AppState(settings, store)
+    service = QueryService(
+        store,
+        workers=settings.query_workers or settings.threads,
+        deadline=settings.query_timeout,
+        max_bytes=settings.max_response_bytes,
+        cache_bytes=settings.cache_bytes,
+        isolate=settings.isolate_queries,
+    )
+    app.extensions[_EXTENSION] = AppState(settings, store, service)
 
     # Imported here, not at module level: the blueprints import this module's accessors.
     from .data import bp as data_bp

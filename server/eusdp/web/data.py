@@ -30,7 +30,7 @@ from ..export import jsonld_context
 from ..formats import GRAPH_FORMATS, Format
 from ..graphstore import cached, etag, graph_listing, render, select, write_graph
 from . import current_store
-from .sparql import ProtocolRequest, _choose, _flag
+from .protocol import ProtocolRequest, choose_format, flag
 
 bp = Blueprint("data", __name__)
 
@@ -87,10 +87,10 @@ def data() -> Response:
         default="default" in params.params,
         graph=params.value("graph"),
         what=params.value("what"),
-        infer=None if infer is None else _flag(infer, "infer", True),
+        infer=None if infer is None else flag(infer, "infer", True),
     )
-    chosen = _choose(params, GRAPH_FORMATS)
-    download = _flag(params.value("download"), "download", True)
+    chosen = choose_format(params, GRAPH_FORMATS)
+    download = flag(params.value("download"), "download", True)
     response = _conditional(
         lambda: render(store, selection, chosen.name),
         etag(store, "data", selection, chosen.name),
@@ -138,7 +138,7 @@ def void() -> Response:
     """
     store = current_store()
     root = request.url_root.rstrip("/")
-    chosen = _choose(_params(), GRAPH_FORMATS)
+    chosen = choose_format(_params(), GRAPH_FORMATS)
 
     def write() -> bytes:
         context = jsonld_context(store.settings)

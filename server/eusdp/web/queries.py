@@ -18,7 +18,6 @@ bound as RDF terms by :meth:`CannedQuery.bind`; nothing is pasted into a query.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any, TypeVar
@@ -31,7 +30,7 @@ from werkzeug.http import parse_options_header
 from .. import catalog as canned
 from ..catalog import CannedQuery, Catalog, CatalogError, load_catalog
 from ..errors import BadParameter, QueryTooLarge, UnknownQuery, UnsupportedMediaType
-from ..formats import HTML, MAX_ROWS_HEADER, TRUNCATED_HEADER, serialize_result
+from ..formats import HTML
 from ..openapi import (
     JSON_MEDIA_TYPE,
     LISTING_FORMATS,
@@ -40,16 +39,25 @@ from ..openapi import (
     formats_for,
     openapi_document,
 )
+from ..querying import QueryJob, bindings_tuple, declared_prefixes
 from ..terms import OxTerm
-from . import current_settings, current_store
-from .sparql import FORM, ProtocolRequest, _body_limit, _check_charset, _choose, _decode, _flag
-from .sparql import _parse_pairs as parse_pairs
+from . import current_settings
+from .answers import answer, deadline_param
+from .protocol import (
+    FORM,
+    ProtocolRequest,
+    body_limit,
+    check_charset,
+    choose_format,
+    decode_utf8,
+    flag,
+    parse_pairs,
+)
 
 bp = Blueprint("queries", __name__)
 
 _CATALOG = "eusdp.catalog"
 T = TypeVar("T")
-_PREFIX = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^<>\s]*)>", re.IGNORECASE | re.M)
 
 
 @bp.record_once
@@ -85,11 +93,6 @@ def _get(name: str) -> CannedQuery:
         raise UnknownQuery(str(exc), query=exc.name, suggestions=list(exc.suggestions)) from None
 
 
-def declared_prefixes(text: str) -> dict[str, str]:
-    """The ``PREFIX`` lines of a query, so a graph answer in Turtle reads like its query."""
-    return {m[1] or "": m[2] for m in _PREFIX.finditer(text)}
-
-
 # --- the listing -----------------------------------------------------------------------
 
 
@@ -122,9 +125,9 @@ def query_entry(query: CannedQuery, url: str, text_url: str) -> dict[str, Any]:
 @bp.get("/queries")
 def listing() -> Response:
     """JSON unless the client prefers HTML (a browser does); ``format=`` decides first."""
-    params = parse_pairs(_decode(request.query_string, "the URL query string"), "the URL")
+    params = parse_pairs(decode_utf8(request.query_string, "the URL query string"), "the URL")
     req = ProtocolRequest("service", "", params)
-    chosen = _reserved("format", lambda: _choose(req, LISTING_FORMATS))
+    chosen = _reserved("format", lambda: choose_format(req, LISTING_FORMATS))
     catalog = current_catalog()
     if chosen is HTML:
         page = listing_page(catalog, _run_url, _text_url)
@@ -167,26 +170,26 @@ def run(name: str) -> Response:
         raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
     req = ProtocolRequest("query", query.text, _request_params())
     bindings = _bind(query, req.params)
-    infer = _reserved("infer", lambda: _flag(req.value("infer"), "infer", True))
-    chosen = _reserved("format", lambda: _choose(req, formats_for(query.query_type)))
-    result = current_store().query(query.text, infer=infer, bindings=bindings)
-    max_rows = current_settings().max_rows
-    prefixes = declared_prefixes(query.text) if chosen.rdf is not None else None
-    written = serialize_result(result, chosen, max_rows=max_rows, prefixes=prefixes)
-    response = Response(written.body, content_type=chosen.content_type)
-    response.vary.add("Accept")
-    if written.truncated:
-        response.headers[TRUNCATED_HEADER] = "true"
-        response.headers[MAX_ROWS_HEADER] = str(max_rows)
-    return response
+    infer = _reserved("infer", lambda: flag(req.value("infer"), "infer", True))
+    chosen = _reserved("format", lambda: choose_format(req, formats_for(query.query_type)))
+    deadline = _reserved("timeout", lambda: deadline_param(req))
+    job = QueryJob(
+        query.text,
+        chosen.name,
+        infer=infer,
+        bindings=bindings_tuple(bindings),
+        max_rows=current_settings().max_rows,
+        prefixes=declared_prefixes(query.text) if chosen.rdf is not None else (),
+    )
+    return answer(job, deadline)
 
 
 def _request_params() -> dict[str, list[str]]:
     """The URL's parameters, plus a form body on POST; strictly UTF-8, as on /sparql."""
-    params = parse_pairs(_decode(request.query_string, "the URL query string"), "the URL")
+    params = parse_pairs(decode_utf8(request.query_string, "the URL query string"), "the URL")
     if request.method != "POST":
         return params
-    limit = _body_limit(current_settings().max_query_bytes)
+    limit = body_limit(current_settings().max_query_bytes)
     if request.content_length is not None and request.content_length > limit:
         raise QueryTooLarge(
             f"the request body is {request.content_length} bytes; at most {limit} are read",
@@ -196,8 +199,8 @@ def _request_params() -> dict[str, list[str]]:
     body = request.get_data(cache=False)
     mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
     if mimetype.lower() == FORM:
-        _check_charset(options, FORM)
-        form = parse_pairs(_decode(body, "the form body"), "the form body")
+        check_charset(options, FORM)
+        form = parse_pairs(decode_utf8(body, "the form body"), "the form body")
         return {k: params.get(k, []) + form.get(k, []) for k in {**params, **form}}
     if body:
         raise UnsupportedMediaType(

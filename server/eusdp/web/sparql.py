@@ -23,168 +23,46 @@ Two guards protect the process rather than the Protocol:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from html import escape
-from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
 from pyparsing import ParseBaseException
 from rdflib.plugins.sparql.parser import parseUpdate
-from werkzeug.http import parse_options_header
 
 from ..errors import (
-    BadEncoding,
     BadParameter,
-    NotAcceptable,
     ProblemError,
     QueryTooComplex,
-    QueryTooLarge,
-    UnsupportedMediaType,
     UpdateNotAllowed,
     UpdateSyntaxError,
-    query_syntax_error,
 )
 from ..formats import (
     ALL_FORMATS,
     GRAPH_FORMATS,
     HTML,
-    MAX_ROWS_HEADER,
-    TRUNCATED_HEADER,
-    Format,
-    find_format,
-    negotiate,
-    offered_for,
-    serialize_result,
+    JSON,
     serialize_triples,
 )
+from ..querying import FORMS, QueryJob, declared_prefixes, query_form
 from ..store import Store
 from . import current_settings, current_store
+from .answers import answer, deadline_param
+from .protocol import (
+    Params,
+    ProtocolRequest,
+    choose_format,
+    flag,
+    read_body,
+    read_protocol_request,
+)
 
 bp = Blueprint("sparql", __name__)
 
-FORM = "application/x-www-form-urlencoded"
-QUERY = "application/sparql-query"
-UPDATE = "application/sparql-update"
 #: Deepest bracket nesting accepted; real queries stay far below, Oxigraph dies near 3000.
 MAX_NESTING = 256
-
-Params = Mapping[str, Sequence[str]]
-#: Every ``format=`` value this endpoint knows, whatever the answer.
-KNOWN_FORMATS: tuple[Format, ...] = (*ALL_FORMATS, HTML)
-
-
-@dataclass(frozen=True)
-class ProtocolRequest:
-    """What a Protocol request asks for, once its transport has been read and checked."""
-
-    #: "query", "update", or "service" (no operation: describe the service).
-    operation: str
-    text: str = ""
-    params: Params = field(default_factory=dict)
-
-    def values(self, name: str) -> tuple[str, ...]:
-        return tuple(self.params.get(name, ()))
-
-    def value(self, name: str) -> str | None:
-        """The single value of an optional parameter; repeating it is an error."""
-        values = self.values(name)
-        if len(values) > 1:
-            raise BadParameter(f"parameter {name!r} given {len(values)} times; give it once")
-        return values[0] if values else None
-
-
-def _decode(data: bytes, what: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadEncoding(
-            f"{what} is not valid UTF-8 (byte {exc.start}); the SPARQL Protocol requires UTF-8"
-        ) from None
-
-
-def _parse_pairs(text: str, what: str) -> dict[str, list[str]]:
-    """Parse ``a=1&b=2``; percent-escapes must decode to UTF-8."""
-    params: dict[str, list[str]] = {}
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise BadEncoding(f"{what} has percent-escapes that are not UTF-8: {exc.reason}") from None
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return params
-
-
-def _check_charset(options: Mapping[str, str], mimetype: str) -> None:
-    charset = options.get("charset", "utf-8").strip().lower()
-    if charset not in {"utf-8", "utf8"}:
-        raise UnsupportedMediaType(
-            f"{mimetype} with charset={charset}: the SPARQL Protocol requires UTF-8",
-            accepted=[FORM, QUERY, UPDATE],
-        )
-
-
-def read_protocol_request(
-    method: str,
-    query_string: bytes,
-    content_type: str | None,
-    body: bytes,
-    *,
-    max_query_bytes: int,
-) -> ProtocolRequest:
-    """Read a request the way the SPARQL 1.1 Protocol (§2.1, §2.2) defines it.
-
-    GET carries everything in the URL; a form POST in the body (URL parameters
-    such as ``default-graph-uri`` are merged in, as common clients send them
-    there); a direct POST carries the operation text as the body and the rest
-    in the URL. Raises a typed error for every violation.
-    """
-    url = _parse_pairs(_decode(query_string, "the URL query string"), "the URL query string")
-    params = url
-    if method == "POST":
-        mimetype, options = parse_options_header(content_type or "")
-        mimetype = mimetype.lower()
-        if mimetype in (FORM, QUERY, UPDATE):
-            _check_charset(options, mimetype)
-        if mimetype == FORM:
-            form = _parse_pairs(_decode(body, "the form body"), "the form body")
-            params = {k: url.get(k, []) + form.get(k, []) for k in {**url, **form}}
-        elif mimetype in (QUERY, UPDATE):
-            name = "query" if mimetype == QUERY else "update"
-            if "query" in url or "update" in url:
-                raise BadParameter(
-                    f"a {mimetype} POST carries the {name} as its body; "
-                    "the URL must not also give 'query' or 'update'"
-                )
-            params = {**url, name: [_decode(body, f"the {name}")]}
-        else:
-            given = f"Content-Type {mimetype!r}" if mimetype else "no Content-Type"
-            raise UnsupportedMediaType(
-                f"a POST to the SPARQL endpoint needs Content-Type {FORM}, {QUERY} "
-                f"or {UPDATE}; got {given}",
-                accepted=[FORM, QUERY, UPDATE],
-            )
-    queries, updates = params.get("query", []), params.get("update", [])
-    if len(queries) > 1 or len(updates) > 1:
-        raise BadParameter("give exactly one 'query' (or one 'update') per request")
-    if queries and updates:
-        raise BadParameter("a request carries a 'query' or an 'update', not both")
-    if updates and method != "POST":
-        raise BadParameter("an update must be sent with POST (and this endpoint is read-only)")
-    if not queries and not updates:
-        if method == "POST":
-            raise BadParameter("no 'query' given")
-        return ProtocolRequest("service", "", params)
-    operation, text = ("query", queries[0]) if queries else ("update", updates[0])
-    size = len(text.encode("utf-8"))
-    if size > max_query_bytes:
-        raise QueryTooLarge(
-            f"the {operation} is {size} bytes; this endpoint takes at most {max_query_bytes}",
-            limit=max_query_bytes,
-        )
-    return ProtocolRequest(operation, text, params)
-
 
 # --- looking at a query without running it --------------------------------------------
 
@@ -274,17 +152,6 @@ def _is_update(text: str) -> bool:
 # --- the endpoint ---------------------------------------------------------------------
 
 
-def _flag(value: str | None, name: str, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes", "on"}:
-        return True
-    if lowered in {"false", "0", "no", "off"}:
-        return False
-    raise BadParameter(f"parameter {name!r} must be true or false, not {value!r}")
-
-
 def _graph_iris(req: ProtocolRequest, name: str) -> list[str]:
     iris = list(req.values(name))
     for iri in iris:
@@ -295,92 +162,51 @@ def _graph_iris(req: ProtocolRequest, name: str) -> list[str]:
     return iris
 
 
-def _choose(req: ProtocolRequest, offered: Sequence[Format]) -> Format:
-    """The ``format=`` parameter if given, else content negotiation on ``Accept``."""
-    requested = req.value("format")
-    if requested:
-        chosen = find_format(requested, offered)
-        if chosen is None:
-            if find_format(requested, KNOWN_FORMATS) is None:
-                names = ", ".join(f.name for f in offered)
-                raise BadParameter(f"unknown format {requested!r}; this answer offers: {names}")
-            raise _not_acceptable(offered, f"format={requested}")
-        return chosen
-    chosen = negotiate(request.headers.get("Accept"), offered)
-    if chosen is None:
-        raise _not_acceptable(offered, f"Accept: {request.headers.get('Accept', '')}")
-    return chosen
-
-
-def _not_acceptable(offered: Sequence[Format], asked: str) -> NotAcceptable:
-    types = [f.media_type for f in offered]
-    return NotAcceptable(
-        f"{asked} matches none of the formats this answer can take: {', '.join(types)}",
-        offered=types,
-    )
-
-
-def _body_limit(max_query_bytes: int) -> int:
-    """Largest request body read: a form-encoded query can be three times its text, plus params."""
-    return 3 * max_query_bytes + 16_384
-
-
 @bp.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     """The Protocol endpoint. The body is read only after its declared size is checked."""
     settings = current_settings()
-    limit = _body_limit(settings.max_query_bytes)
-    if request.content_length is not None and request.content_length > limit:
-        raise QueryTooLarge(
-            f"the request body is {request.content_length} bytes; at most {limit} are read",
-            limit=settings.max_query_bytes,
-        )
-    request.max_content_length = limit
-    body = request.get_data(cache=False) if request.method == "POST" else b""
     req = read_protocol_request(
         request.method,
         request.query_string,
         request.headers.get("Content-Type"),
-        body,
+        read_body(settings.max_query_bytes),
         max_query_bytes=settings.max_query_bytes,
     )
     if req.operation == "service":
         return _service_description(req, current_store())
     if req.operation == "update":
         raise update_problem(req.text, req.params)
-    return _run_query(req, current_store(), settings.max_rows)
+    return _run_query(req)
 
 
-def _run_query(req: ProtocolRequest, store: Store, max_rows: int) -> Response:
-    """Check, run, negotiate, write. Relative IRIs resolve against the endpoint's URL (the
-    base the Protocol suggests), so ``<thing>`` means the same to every client."""
-    infer = _flag(req.value("infer"), "infer", True)
+def _run_query(req: ProtocolRequest) -> Response:
+    """Check, choose the format, run in a worker, write. Relative IRIs resolve against the
+    endpoint's URL (the base the Protocol suggests), so ``<thing>`` means the same to every
+    client."""
+    infer = flag(req.value("infer"), "infer", True)
     default_graphs = _graph_iris(req, "default-graph-uri")
     named_graphs = _graph_iris(req, "named-graph-uri")
     _check_nesting(scan_query(req.text))
-    try:
-        result = store.query(
-            req.text,
-            infer=infer,
-            default_graph_uris=default_graphs,
-            named_graph_uris=named_graphs,
-            base_iri=request.base_url,
+    form = query_form(req.text)
+    if form is None and _is_update(req.text):
+        raise UpdateNotAllowed(
+            "This SPARQL endpoint is read-only: the text is an update, not a query.",
+            operation="update",
         )
-    except SyntaxError as exc:
-        if _is_update(req.text):
-            raise UpdateNotAllowed(
-                "This SPARQL endpoint is read-only: the text is an update, not a query.",
-                operation="update",
-            ) from None
-        raise query_syntax_error(exc) from None
-    chosen = _choose(req, offered_for(result))
-    written = serialize_result(result, chosen, max_rows=max_rows)
-    response = Response(written.body, content_type=chosen.content_type)
-    response.vary.add("Accept")
-    if written.truncated:
-        response.headers[TRUNCATED_HEADER] = "true"
-        response.headers[MAX_ROWS_HEADER] = str(max_rows)
-    return response
+    # An unreadable text still runs (with any format), so that the engine says what is wrong.
+    chosen = choose_format(req, FORMS[form]) if form else JSON
+    job = QueryJob(
+        req.text,
+        chosen.name,
+        infer=infer,
+        default_graph_uris=tuple(default_graphs),
+        named_graph_uris=tuple(named_graphs),
+        base_iri=request.base_url,
+        max_rows=current_settings().max_rows,
+        prefixes=declared_prefixes(req.text) if chosen.rdf is not None else (),
+    )
+    return answer(job, deadline_param(req))
 
 
 # --- service description and query form ----------------------------------------------
@@ -440,7 +266,7 @@ def service_description(endpoint: str, store: Store) -> Iterator[ox.Triple]:
 
 
 def _service_description(req: ProtocolRequest, store: Store) -> Response:
-    chosen = _choose(req, (*GRAPH_FORMATS, HTML))
+    chosen = choose_format(req, (*GRAPH_FORMATS, HTML))
     if chosen is HTML:
         response = Response(_query_form(request.base_url), content_type=HTML.content_type)
     else:
