@@ -3,18 +3,21 @@ and (for the protocol suite) the real server started as its own process."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import ALPHA, BETA, KASEI, W3C_PROTOCOL, WEB_FIXTURES, LiveServer
+from web_support import (
+    ALPHA,
+    BETA,
+    KASEI,
+    W3C_PROTOCOL,
+    WEB_FIXTURES,
+    LiveServer,
+    live_server_process,
+)
 
 from eusdp.config import Settings, load_settings
 from eusdp.store import Store, build_store
@@ -73,26 +76,6 @@ def w3c_dir() -> Path:
     return W3C_PROTOCOL
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(server: LiveServer, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{server.log.read_text()[-4000:]}")
-        try:
-            if server.request("GET", "/health")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"server not up after {timeout}s:\n{server.log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def live_server(w3c_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``python -m eusdp.serve`` (gunicorn, one worker, four threads) on a free local port.
@@ -102,36 +85,15 @@ def live_server(w3c_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with SIGTERM (gunicorn's graceful shutdown), killed if it does not stop.
     """
     tmp = tmp_path_factory.mktemp("live")
-    server = LiveServer("127.0.0.1", _free_port(), tmp / "server.log")
     extra = ",".join(f"{KASEI}data{i}.rdf={w3c_dir / f'data{i}.nt'}" for i in (1, 2, 3))
-    env = {
-        **os.environ,
+    settings = {
         "EUSDP_ONTOLOGY_DIR": str(WEB_FIXTURES / "ontology"),
         "EUSDP_DATA_DIR": str(WEB_FIXTURES / "data"),
         "EUSDP_QUERIES_DIR": str(WEB_FIXTURES / "queries"),
         "EUSDP_CACHE_DIR": str(tmp / "cache"),
-        "EUSDP_HOST": server.host,
-        "EUSDP_PORT": str(server.port),
         "EUSDP_WORKERS": "1",
         "EUSDP_THREADS": "4",
         "EUSDP_EXTRA_GRAPHS": extra,
-        "PYTHONWARNINGS": "error",
     }
-    with server.log.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "eusdp.serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
-    try:
-        _wait_until_up(server, proc, timeout=60)
+    with live_server_process(settings, tmp) as server:
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)

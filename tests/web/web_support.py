@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_FIXTURES = ROOT / "tests" / "fixtures" / "web"
@@ -38,3 +47,55 @@ class LiveServer:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
         finally:
             conn.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(server: LiveServer, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{server.log.read_text()[-4000:]}")
+        try:
+            if server.request("GET", "/health")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"server not up after {timeout}s:\n{server.log.read_text()[-4000:]}")
+
+
+@contextmanager
+def live_server_process(settings: dict[str, str], tmp: Path) -> Iterator[LiveServer]:
+    """``python -m eusdp.serve`` on a free local port with ``EUSDP_*`` settings, as in
+    production; stopped with SIGTERM (gunicorn's graceful shutdown), killed if it hangs."""
+    server = LiveServer("127.0.0.1", free_port(), tmp / "server.log")
+    env = {
+        **os.environ,
+        "EUSDP_HOST": server.host,
+        "EUSDP_PORT": str(server.port),
+        "PYTHONWARNINGS": "error",
+        **settings,
+    }
+    with server.log.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "eusdp.serve"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+        )
+    try:
+        wait_until_up(server, proc, timeout=60)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
