@@ -60,6 +60,8 @@ class Settings:
     max_response_bytes: int = 50_000_000
     #: Memory for cached answers, in bytes (0 disables the cache).
     cache_bytes: int = 64_000_000
+    #: Queries one client (address) may have running at once per server process (0: no limit).
+    max_client_queries: int = 8
     #: Largest number of result rows returned; longer answers are cut and flagged.
     max_rows: int = 10_000
     #: SERVICE IRIs a query may call; any other SERVICE is refused before anything is fetched.

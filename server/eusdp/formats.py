@@ -251,7 +251,13 @@ def _solutions_json(solutions: ox.QuerySolutions, max_rows: int | None) -> tuple
     bindings = []
     for row in rows:
         bindings.append({n: _term_json(row[n]) for n in names if row[n] is not None})
-    doc = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    doc: dict[str, object] = {"head": {"vars": names}}
+    if truncated:
+        # Said in the answer itself too (as Datasette's "truncated"), not only in a header
+        # that a saved file loses. Placed before "results": readers that stream (Oxigraph's
+        # own among them) accept unknown members there, not after the bindings.
+        doc["truncated"] = True
+    doc["results"] = {"bindings": bindings}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), truncated
 
 

@@ -79,6 +79,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_blueprint(data_bp)
     app.register_blueprint(pages_bp)
 
+    from .limits import install as install_limits
+
+    install_limits(app, settings.max_client_queries)
     app.register_error_handler(HTTPException, _render_http_error)
     # A refused SERVICE / FROM (403) or a failed remote (502, 504), from any route.
     app.register_error_handler(FederationError, _render_federation_error)
