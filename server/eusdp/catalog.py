@@ -486,10 +486,11 @@ def syntax_position(
 
 def _rdflib_position(text: str) -> tuple[int, int] | None:
     from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseQuery
+
+    from .sparqlparse import parse_query
 
     try:
-        parseQuery(text)
+        parse_query(text)
     except ParseException as exc:
         return exc.lineno, exc.col
     except Exception:  # rdflib fails in other ways on syntax it does not know: no opinion

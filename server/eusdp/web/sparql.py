@@ -30,7 +30,6 @@ from html import escape
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
 from pyparsing import ParseBaseException
-from rdflib.plugins.sparql.parser import parseUpdate
 
 from ..errors import (
     BadParameter,
@@ -47,6 +46,7 @@ from ..formats import (
     serialize_triples,
 )
 from ..querying import FORMS, QueryJob, declared_prefixes, query_form
+from ..sparqlparse import parse_update
 from ..store import Store
 from . import current_settings, current_store
 from .answers import answer, deadline_param
@@ -116,7 +116,7 @@ def update_problem(text: str, params: Params) -> ProblemError:
     """
     _check_nesting(scan_query(text))
     try:
-        parsed = parseUpdate(text)
+        parsed = parse_update(text)
     except ParseBaseException as exc:
         return UpdateSyntaxError(
             f"Malformed update at line {exc.lineno}, column {exc.col}: {exc.msg}",
@@ -143,7 +143,7 @@ def update_problem(text: str, params: Params) -> ProblemError:
 def _is_update(text: str) -> bool:
     """True if text that failed as a query is a well-formed SPARQL Update."""
     try:
-        parsed = parseUpdate(text)
+        parsed = parse_update(text)
     except (ParseBaseException, RecursionError):
         return False
     return "request" in parsed and bool(parsed["request"])
