@@ -1,10 +1,14 @@
-"""OWL 2 RL closure with owlrl, kept apart from the asserted triples, and cached.
+"""OWL 2 RL closure, kept apart from the asserted triples, and cached.
 
-owlrl writes much that answers nothing: reflexive ``owl:sameAs`` (even on
-literals), triples with a literal as subject (not valid RDF: they break
-N-Triples export), tautologies about the schema vocabularies and ``owl:Thing``
-typing. :func:`infer` keeps only valid, useful derivations and counts what each
-filter dropped, so the report says where the triples went.
+The closure is computed by :mod:`eusdp.reasoner` (semi-naive, compiled from the
+ontology; it hands a graph that needs equality rules to owlrl). owlrl stays the
+reference: :func:`run_owlrl` is what the reasoner is tested against.
+
+A reasoner writes much that answers nothing (owlrl more than ours): reflexive
+``owl:sameAs`` (owlrl's, even on literals), triples with a literal as subject (not
+valid RDF: they break N-Triples export), tautologies about the schema vocabularies
+and ``owl:Thing`` typing. :func:`infer` keeps only valid, useful derivations and
+counts what each filter dropped, so the report says where the triples went.
 
 The closure is cached on disk as N-Triples, keyed by a hash of every input file
 and of the reasoner's version; the file is written to a temporary name, fsynced
@@ -27,7 +31,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from . import __version__
+from . import __version__, reasoner
 from .loader import SourceFile
 
 Triple = tuple[Node, Node, Node]
@@ -147,13 +151,14 @@ class InferenceReport:
     inconsistencies: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cache: str = "off"  # "off", "hit", "miss" or "rebuilt"
+    engine: str = "eusdp"  # or "owlrl (...)" when the reasoner handed the graph to owlrl
 
     def lines(self) -> list[str]:
         out = [f"asserted triples: {self.asserted}"]
         if self.cache == "hit":
-            out.append("derived by owlrl: not run (the cache matches the inputs)")
+            out.append("derived: not run (the cache matches the inputs)")
         else:
-            out.append(f"derived by owlrl: {self.derived}")
+            out.append(f"derived by {self.engine}: {self.derived}")
             out += [f"  dropped, {reason}: {n}" for reason, n in self.dropped.items()]
         out += [f"kept (inferred graph): {self.kept}", f"time: {self.seconds:.2f} s"]
         out.append(f"cache: {self.cache}")
@@ -202,17 +207,22 @@ def filter_derived(derived: Iterable[Triple], asserted: Graph) -> tuple[Graph, d
 
 
 def infer(asserted: Graph) -> tuple[Graph, InferenceReport]:
-    """The filtered OWL-RL closure of ``asserted`` (which is never modified)."""
+    """The filtered OWL-RL closure of ``asserted`` (which is never modified).
+
+    ``derived`` counts what the reasoner derived before the filters: fewer than owlrl
+    (no reflexive ``owl:sameAs`` on every node), the same once filtered.
+    """
     start = time.perf_counter()
-    derived, errors = run_owlrl(asserted)
-    kept, dropped = filter_derived(derived, asserted)
+    result = reasoner.closure(asserted)
+    kept, dropped = filter_derived(result.derived, asserted)
     report = InferenceReport(
         asserted=len(asserted),
-        derived=len(derived),
+        derived=len(result.derived),
         kept=len(kept),
         dropped=dropped,
-        inconsistencies=sorted(errors),
+        inconsistencies=sorted(result.inconsistencies),
         seconds=time.perf_counter() - start,
+        engine=result.engine if result.fallback is None else f"owlrl ({result.fallback})",
     )
     return kept, report
 
@@ -225,7 +235,7 @@ _HEADER = "# eusdp-closure"
 def cache_key(sources: Sequence[SourceFile]) -> str:
     """Hash of every input file's name and bytes, the reasoner's version and ours."""
     h = hashlib.sha256()
-    for part in (__version__, version("owlrl"), version("rdflib")):
+    for part in (__version__, reasoner.VERSION, version("owlrl"), version("rdflib")):
         h.update(part.encode() + b"\0")
     for source in sources:
         h.update(str(source.graph).encode() + b"\0")
