@@ -117,9 +117,9 @@ def shacl_problems(
 
 
 def consistency_problems(closure: Graph, report: InferenceReport) -> list[Problem]:
-    """owlrl's own clash messages, and anything typed owl:Nothing."""
+    """The reasoner's clash messages, and anything typed owl:Nothing."""
     problems = [
-        Problem("Inconsistency", "owlrl", message) for message in report.inconsistencies
+        Problem("Inconsistency", "reasoner", message) for message in report.inconsistencies
     ]
     for node in closure.subjects(RDF.type, OWL.Nothing):
         problems.append(Problem("Inconsistency", str(node), "member of owl:Nothing"))
