@@ -62,6 +62,9 @@ class Settings:
     cache_bytes: int = 64_000_000
     #: Queries one client (address) may have running at once per server process (0: no limit).
     max_client_queries: int = 8
+    #: Seconds between checks of the source files; on a change the graph is rebuilt beside
+    #: the one served and swapped in whole (0: never).
+    reload_interval: float = 0.0
     #: Largest number of result rows returned; longer answers are cut and flagged.
     max_rows: int = 10_000
     #: SERVICE IRIs a query may call; any other SERVICE is refused before anything is fetched.

@@ -15,6 +15,8 @@ exception as a 500 problem without a traceback (the traceback goes to the log).
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
@@ -25,6 +27,7 @@ from ..config import Settings, load_settings
 from ..errors import InternalError, federation_problem, problem_response
 from ..federation import FederationError
 from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER
+from ..live import LiveGraph, Watcher
 from ..querying import QueryService
 from ..store import Store, build_store
 
@@ -36,12 +39,20 @@ _EXTENSION = "eusdp"
 
 @dataclass(frozen=True)
 class AppState:
-    """What every view needs: the settings the app was built with, its store, and the
-    service that runs clients' queries in worker processes."""
+    """What every view needs: the settings the app was built with and the live graph
+    (the store, and the service that runs clients' queries in worker processes), which
+    a rebuild replaces whole."""
 
     settings: Settings
-    store: Store
-    queries: QueryService
+    live: LiveGraph
+
+    @property
+    def store(self) -> Store:
+        return self.live.served.store
+
+    @property
+    def queries(self) -> QueryService:
+        return self.live.served.queries
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
@@ -56,15 +67,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         store = build_store(settings)
 
     app = Flask(__name__)
-    service = QueryService(
-        store,
-        workers=settings.query_workers or settings.threads,
-        deadline=settings.query_timeout,
-        max_bytes=settings.max_response_bytes,
-        cache_bytes=settings.cache_bytes,
-        isolate=settings.isolate_queries,
-    )
-    app.extensions[_EXTENSION] = AppState(settings, store, service)
+    live = LiveGraph(settings, store)
+    app.extensions[_EXTENSION] = AppState(settings, live)
+    if settings.reload_interval > 0:
+        _watch(app, live, settings.reload_interval)
 
     # Imported here, not at module level: the blueprints import this module's accessors.
     from .data import bp as data_bp
@@ -88,6 +94,26 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_error_handler(Exception, _render_unexpected)
     app.after_request(_response_policy)
     return app
+
+
+def _watch(app: Flask, live: LiveGraph, interval: float) -> None:
+    """Watch the files from each serving process: under gunicorn the app is built in the
+    master and forked, and threads do not survive a fork, so each worker starts its own
+    watcher with its first request."""
+    from ..validation import check_store
+
+    started: dict[int, Watcher] = {}
+    lock = threading.Lock()
+
+    def ensure_watcher() -> None:
+        pid = os.getpid()
+        if pid not in started:
+            with lock:
+                if pid not in started:
+                    started[pid] = Watcher(live, interval, validate=check_store).start()
+
+    app.before_request(ensure_watcher)
+    app.extensions["eusdp.watchers"] = started
 
 
 def state() -> AppState:
