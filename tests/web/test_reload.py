@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from tests.conftest import ROOT
 
 from eusdp.config import load_settings
 from eusdp.live import LiveGraph
 from eusdp.store import build_store
 from eusdp.validation import check_store
 from eusdp.web import create_app, state
-from tests.conftest import ROOT
 
 ASK_ICELAND = (
     "ASK { <https://w3id.org/eusdp/id/country/iceland> "
