@@ -324,6 +324,7 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
             result["memory"].append({
                 "server": name, "scale": scale, "rss_start_mb": running.rss_start_mb,
                 "rss_end_mb": procs.memory_mb(running.proc.pid),
+                "pss_end_mb": procs.pss_mb(running.proc.pid),
                 "peak_rss_mb": procs.memory_mb(running.proc.pid, "VmHWM"),
                 "processes": len(procs.tree(running.proc.pid)),
             })

@@ -112,6 +112,22 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
     return round(sum(_status_kb(p, field) for p in tree(pid)) / 1024, 1)
 
 
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size summed over the process tree, in MiB: each page shared by
+    forked processes counted once in all, so the honest total for a forking server.
+    ``None`` where the kernel gives no smaps_rollup."""
+    total = 0
+    for member in tree(pid):
+        try:
+            text = Path(f"/proc/{member}/smaps_rollup").read_text()
+        except OSError:
+            return None
+        total += next(
+            (int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:")), 0
+        )
+    return round(total / 1024, 1)
+
+
 def stop(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL whatever of the tree is left."""
     if proc.poll() is None:

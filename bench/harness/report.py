@@ -39,7 +39,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_num(r['x_oxigraph_p99'], 2)} | {match} | {r['errors']} |"
         )
     lines += ["", "| scale | server | triples | start s | load s | inference s | peak RSS MiB "
-              "| RSS after start MiB |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+              "| RSS after start MiB | PSS at end MiB |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in result["start"]:
         mem = next((m for m in result["memory"]
                     if m["server"] == s["server"] and m["scale"] == s["scale"]), {})
@@ -49,7 +50,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_num(s['start_s'], 2)} "
             f"| {_num(s.get('load_s'), 2)} "
             f"| {_num(inf.get('seconds') if s['server'] == 'eusdp' else None, 2)} "
-            f"| {_num(mem.get('peak_rss_mb'))} | {_num(mem.get('rss_start_mb'))} |"
+            f"| {_num(mem.get('peak_rss_mb'))} | {_num(mem.get('rss_start_mb'))} "
+            f"| {_num(mem.get('pss_end_mb'))} |"
         )
     if result["floor"]:
         lines += ["", "The floor (bare hello under eusdp's gunicorn settings) and how close eusdp "
