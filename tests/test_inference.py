@@ -9,7 +9,7 @@ from rdflib import Graph, Literal
 
 from eusdp.config import Settings, load_settings
 from eusdp.inference import cache_path, infer_cached
-from eusdp.loader import load_dataset, project_sources
+from eusdp.loader import load_dataset, merged, project_sources
 from eusdp.store import Store, build_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +60,7 @@ def _settings(tmp_path: Path, data_dir: Path | None = None) -> Settings:
 def _closure(settings: Settings) -> tuple[Graph, str]:
     sources = project_sources(settings)
     dataset = load_dataset(sources)
-    asserted = Graph()
-    for s in sources:
-        for t in dataset.graph(s.graph):
-            asserted.add(t)
+    asserted = merged(dataset, sources)
     graph, report = infer_cached(asserted, sources, settings.cache_dir)
     return graph, report.cache
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from . import __version__
 from .catalog import (
@@ -47,7 +46,7 @@ from .export import (
 )
 from .federation import FederationError, ServiceFailed, check_http_url
 from .inference import infer_cached, write_atomic
-from .loader import DataError, load_dataset, project_sources
+from .loader import DataError, load_dataset, merged, project_sources
 from .store import Store, build_store
 from .terms import to_rdflib
 from .validation import InvalidData
@@ -217,9 +216,7 @@ def cmd_infer(args: argparse.Namespace, settings: Settings) -> int:
     """Build (or fetch from the cache) the closure and say what the reasoner did."""
     sources = project_sources(settings)
     dataset = load_dataset(sources)
-    asserted = Graph()
-    for source in sources:
-        asserted += dataset.graph(source.graph)
+    asserted = merged(dataset, sources)
     _, report = infer_cached(asserted, sources, settings.cache_dir)
     for line in report.lines():
         print(line)

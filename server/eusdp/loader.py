@@ -154,5 +154,14 @@ def load_dataset(sources: Iterable[SourceFile]) -> Dataset:
     return dataset
 
 
+def merged(dataset: Dataset, sources: Iterable[SourceFile]) -> Graph:
+    """The triples of the sources' named graphs as one graph (what the reasoner reads)."""
+    graph = Graph()
+    for source in sources:
+        for triple in dataset.graph(source.graph):
+            graph.add(triple)
+    return graph
+
+
 def asserted_graphs(sources: Sequence[SourceFile]) -> list[URIRef]:
     return [s.graph for s in sources if s.role in {"ontology", "data"}]

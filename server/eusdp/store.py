@@ -43,6 +43,7 @@ from .loader import (
     extra_sources,
     inferred_graph_iri,
     load_dataset,
+    merged,
     parse_file,
     project_sources,
 )
@@ -221,10 +222,7 @@ def build_store(settings: Settings) -> Store:
     start = time.perf_counter()
     sources = project_sources(settings)
     dataset = load_dataset(sources)
-    asserted = Graph()
-    for source in sources:
-        for t in dataset.graph(source.graph):
-            asserted.add(t)
+    asserted = merged(dataset, sources)
     inferred, report = infer_cached(asserted, sources, settings.cache_dir)
     extras = extra_sources(settings)
     for extra in extras:

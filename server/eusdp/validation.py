@@ -16,7 +16,7 @@ from rdflib.term import Node
 
 from .config import Settings
 from .inference import InferenceReport, cache_key, infer_cached, write_atomic
-from .loader import SourceFile, load_dataset, parse_file, project_sources
+from .loader import SourceFile, load_dataset, merged, parse_file, project_sources
 from .store import Store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -176,10 +176,7 @@ def validate(settings: Settings, shapes_file: Path | None = None) -> ValidationR
     sources = project_sources(settings)
     dataset = load_dataset(sources)
     graphs = {s.graph: dataset.graph(s.graph) for s in sources}
-    asserted = Graph()
-    for graph in graphs.values():
-        for t in graph:
-            asserted.add(t)
+    asserted = merged(dataset, sources)
     inferred, inference = infer_cached(asserted, sources, settings.cache_dir)
     closure = Graph()
     for t in asserted:

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from web_support import QUERY_NAMES
 
 from eusdp.catalog import Catalog, load_catalog
 from eusdp.config import Settings
@@ -21,23 +22,7 @@ from eusdp.openapi import openapi_document
 from eusdp.store import Store
 from eusdp.web import create_app
 
-#: The files of queries/, by hand.
-NAMES = {
-    "area-coverage",
-    "areas-by-partner",
-    "asian-partners",
-    "eu-candidate-partners",
-    "eu-defence-milestones",
-    "partner-profile",
-    "partners-by-area",
-    "partners-in-nato",
-    "partners-wikidata-facts",
-    "partners-with-us-alliance",
-    "partnerships-in-year",
-    "partnerships-timeline",
-    "unconfirmed-reports",
-    "wikidata-links",
-}
+NAMES = set(QUERY_NAMES)
 SELECT_TYPES = {
     "application/sparql-results+json",
     "application/sparql-results+xml",

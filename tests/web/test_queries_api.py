@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS
+from web_support import QUERY_NAMES
 from werkzeug.test import TestResponse
 
 from eusdp.catalog import CatalogError
@@ -32,23 +33,7 @@ COUNTRY = ID + "country/"
 RESULTS_JSON = "application/sparql-results+json"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
-#: The files of queries/, by hand.
-NAMES = [
-    "area-coverage",
-    "areas-by-partner",
-    "asian-partners",
-    "eu-candidate-partners",
-    "eu-defence-milestones",
-    "partner-profile",
-    "partners-by-area",
-    "partners-in-nato",
-    "partners-wikidata-facts",
-    "partners-with-us-alliance",
-    "partnerships-in-year",
-    "partnerships-timeline",
-    "unconfirmed-reports",
-    "wikidata-links",
-]
+NAMES = list(QUERY_NAMES)
 
 #: Partner countries in NATO (data/memberships.ttl): the three founders of 4 April 1949 by
 #: label, then Albania (1 April 2009), then North Macedonia (27 March 2020). Iceland is a

@@ -24,6 +24,24 @@ ALPHA = "https://example.org/graph/alpha"
 BETA = "https://example.org/graph/beta"
 KASEI = "http://kasei.us/2009/09/sparql/data/"
 
+#: The files of queries/, by hand.
+QUERY_NAMES = (
+    "area-coverage",
+    "areas-by-partner",
+    "asian-partners",
+    "eu-candidate-partners",
+    "eu-defence-milestones",
+    "partner-profile",
+    "partners-by-area",
+    "partners-in-nato",
+    "partners-wikidata-facts",
+    "partners-with-us-alliance",
+    "partnerships-in-year",
+    "partnerships-timeline",
+    "unconfirmed-reports",
+    "wikidata-links",
+)
+
 
 @dataclass(frozen=True)
 class LiveServer:
