@@ -237,6 +237,13 @@ def federation_problem(exc: Exception) -> ProblemError:
     return ServiceFailed(message, service=service)
 
 
+class _RetryLater(ProblemError):
+    """A refusal that passes: tells the client to try again in a second."""
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("Retry-After", "1")]
+
+
 class QueryTimedOut(ProblemError, wz.ServiceUnavailable):
     """The query overran its deadline; its worker was killed and the server answers on."""
 
@@ -244,14 +251,11 @@ class QueryTimedOut(ProblemError, wz.ServiceUnavailable):
     title = "Query ran out of time"
 
 
-class ServerBusy(ProblemError, wz.ServiceUnavailable):
+class ServerBusy(_RetryLater, wz.ServiceUnavailable):
     """Every query worker stayed busy for as long as a request may wait."""
 
     slug = "server-busy"
     title = "Server busy"
-
-    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
-        return [*super().get_headers(*args, **kwargs), ("Retry-After", "1")]
 
 
 class AnswerTooLarge(ProblemError, wz.BadRequest):
@@ -261,11 +265,8 @@ class AnswerTooLarge(ProblemError, wz.BadRequest):
     title = "Answer too large"
 
 
-class TooManyQueries(ProblemError, wz.TooManyRequests):
+class TooManyQueries(_RetryLater, wz.TooManyRequests):
     """A client has more queries running at once than ``Settings.max_client_queries``."""
 
     slug = "too-many-queries"
     title = "Too many concurrent queries"
-
-    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
-        return [*super().get_headers(*args, **kwargs), ("Retry-After", "1")]

@@ -15,6 +15,7 @@ from flask import Response
 
 from ..errors import (
     AnswerTooLarge,
+    BadParameter,
     QueryTimedOut,
     QueryTooComplex,
     ServerBusy,
@@ -38,8 +39,6 @@ def deadline_param(req: ProtocolRequest) -> float | None:
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        from ..errors import BadParameter
-
         raise BadParameter(
             f"timeout must be a positive number of seconds, not {raw!r}", parameter="timeout"
         )
