@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The floor: the fastest a Python server can answer under eusdp's gunicorn settings.
+"""The floor: the fastest a Python server can answer under eusdp's Granian settings.
 
 ``python bench/floor.py --app wsgi|flask --port P`` serves a bare WSGI "hello" or a bare
-Flask "hello" with exactly the gunicorn options ``eusdp serve`` uses
-(:func:`eusdp.serve.gunicorn_options`: gthread, same workers, threads, keep-alive and access
-log). ``bench/run`` starts both beside eusdp and reports how close eusdp's answers come to
-them: no query engine can make a request cheaper than these.
+Flask "hello" with exactly the Granian options ``eusdp serve`` uses
+(:func:`eusdp.serve.granian_options`: same workers, threads, keep-alive and access log).
+``bench/run`` starts both beside eusdp and reports how close eusdp's answers come to them:
+no query engine can make a request cheaper than these.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
 from eusdp.config import load_settings
-from eusdp.serve import gunicorn_options
+from eusdp.serve import granian_options, run_app, thread_stack_bytes
 
 HELLO = b"hello\n"
 
@@ -42,29 +40,14 @@ def flask_hello() -> Any:
     return app
 
 
-class _Floor(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: Any, options: dict[str, Any]) -> None:
-        self._app, self._options = app, options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if key in self.cfg.settings and value is not None:
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return self._app
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", choices=("wsgi", "flask"), default="wsgi")
     parser.add_argument("--port", type=int, default=8100)
     args = parser.parse_args()
     settings = load_settings(dict(os.environ), port=args.port, host="127.0.0.1")
-    options = {**gunicorn_options(settings), "proc_name": f"eusdp-floor-{args.app}"}
     app = wsgi_hello if args.app == "wsgi" else flask_hello()
-    _Floor(app, options).run()
+    run_app(app, granian_options(settings), thread_stack_bytes(settings))
     return 0
 
 

@@ -84,7 +84,7 @@ def _children() -> dict[int, list[int]]:
 
 
 def tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants (gunicorn's master, workers and query workers)."""
+    """``pid`` and all its descendants (Granian's main process, workers and query workers)."""
     kids = _children()
     found, todo = [], [pid]
     while todo:

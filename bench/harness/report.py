@@ -54,7 +54,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_num(mem.get('pss_end_mb'))} |"
         )
     if result["floor"]:
-        lines += ["", "The floor (bare hello under eusdp's gunicorn settings) and how close eusdp "
+        lines += ["", "The floor (bare hello under eusdp's Granian settings) and how close eusdp "
                   "comes to it:", "", "| scale | server | workload | req/s | p50 ms | p99 ms "
                   "| eusdp's best canned ÷ this |", "|---|---|---|---:|---:|---:|---:|"]
         for f in result["floor"]:

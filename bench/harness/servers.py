@@ -167,7 +167,7 @@ class RdflibEndpoint(Server):
 
 
 class Floor(Server):
-    """A bare hello under eusdp's gunicorn settings (bench/floor.py)."""
+    """A bare hello under eusdp's Granian settings (bench/floor.py)."""
 
     answers_queries = False
 

@@ -10,7 +10,7 @@ gets an error and a new worker takes its place. Either way the server itself
 goes on answering.
 
 The pool is created lazily in the process that first uses it, so that under
-gunicorn each worker process forks its own query workers (a pool created in the
+Granian each worker process forks its own query workers (a pool created in the
 master before the fork would share its pipes between processes).
 """
 

@@ -1,15 +1,23 @@
-"""Run the web app under gunicorn, a production WSGI server (never Flask's dev server).
+"""Run the web app under Granian, a production HTTP server (never Flask's dev server).
 
-The store is built once, in the master, before the workers fork (``preload_app``):
+Why Granian and not gunicorn: the HTTP work (parsing, keep-alive, writing) is done
+in Rust, outside the GIL. Under the same two cores a bare Flask "hello" answers
+~17,000 req/s under Granian against ~5,000 under gunicorn's gthread workers
+(``bench/floor.py``), and a cached canned answer costs little more than that hello:
+the server, not the query, was the ceiling.
+
+The store is built once, in the main process, before the workers fork (the
+``fork`` start method and a loader that hands over the app already built):
 workers share its memory copy-on-write instead of each parsing the data and
-running inference again. Each worker answers with ``gthread`` threads, so one
-slow query does not hold up the others.
+running inference again, and bad data is refused before a port is bound.
 
-Request threads get a large stack (:func:`thread_stack_bytes`): Oxigraph parses
-and evaluates queries recursively, and a long chain of operators (``1+1+...``,
-``{} UNION {} ...``) overflows the default 8 MB and kills the worker with a
-segmentation fault, which no ``try`` can catch. The stack is virtual memory,
-committed only as deep as it is used.
+Request threads get a large stack (:func:`thread_stack_bytes`, passed to
+Granian's Rust threads as ``RUST_MIN_STACK``): Oxigraph parses and evaluates
+queries recursively, and a long chain of operators (``1+1+...``, ``{} UNION {}
+...``) overflows the default 2 MB and kills the process with a segmentation
+fault, which no ``try`` can catch. Query workers are forked from request threads,
+so they inherit the same stack. The stack is virtual memory, committed only as
+deep as it is used.
 
 Run it as ``eusdp serve`` (the CLI) or ``python -m eusdp.serve`` (settings from
 ``EUSDP_*`` environment variables).
@@ -17,14 +25,14 @@ Run it as ``eusdp serve`` (the CLI) or ``python -m eusdp.serve`` (settings from
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
 
 from .config import Settings, load_settings
 from .loader import DataError
@@ -34,6 +42,9 @@ from .validation import InvalidData, check_store
 #: The least stack a request thread gets.
 MIN_THREAD_STACK = 256 * 1024 * 1024
 
+#: How long a stopping worker may take to finish the requests it holds.
+KILL_TIMEOUT = 10
+
 
 def thread_stack_bytes(settings: Settings) -> int:
     """A stack deep enough for the largest accepted query (about 6 KiB per byte of query)."""
@@ -41,56 +52,57 @@ def thread_stack_bytes(settings: Settings) -> int:
     return -(-wanted // 65536) * 65536  # a multiple of the page size on every platform
 
 
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    """gunicorn settings from ours. The request line limit is gunicorn's maximum, so GET
-    queries up to about 8 KB work; longer ones must be POSTed (as the Protocol suggests)."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+def granian_options(settings: Settings) -> dict[str, Any]:
+    """Granian's settings from ours.
+
+    ``blocking_threads`` is the number of threads running Python per worker (our
+    ``threads``); ``backpressure`` caps the requests a worker accepts at once, so
+    that a burst waits in the kernel's backlog instead of piling up in Python.
+    A worker that dies is started again; a stopping one gets ``KILL_TIMEOUT`` s.
+    """
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+
     return {
-        "bind": [f"{host}:{settings.port}"],
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.WSGI,
         "workers": settings.workers,
-        "threads": settings.threads,
-        "worker_class": "gthread",
-        "preload_app": True,
-        "keepalive": 5,
-        "timeout": 120,
-        "graceful_timeout": 10,
-        "limit_request_line": 8190,
-        "accesslog": "-",
-        "errorlog": "-",
-        "proc_name": "eusdp",
-        # gunicorn >= 24 opens a control socket under $HOME by default; we do not need one.
-        "control_socket_disable": True,
+        "blocking_threads": settings.threads,
+        "backpressure": max(settings.threads * 4, 16),
+        "http": HTTPModes.http1,
+        "http1_settings": HTTP1Settings(keep_alive=True),
+        "websockets": False,
+        "log_access": True,
+        "respawn_failed_workers": True,
+        "workers_kill_timeout": KILL_TIMEOUT,
     }
 
 
-class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
-    """gunicorn's programmatic entry: options from a dict, the app already built."""
+def run_app(app: Callable[..., Any], options: dict[str, Any], stack_bytes: int) -> None:
+    """Serve a WSGI app already built in this process until SIGINT/SIGTERM."""
+    from granian.server import Server
 
-    def __init__(self, app: Flask, options: Mapping[str, Any]) -> None:
-        self._app = app
-        self._options = dict(options)
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            if key in self.cfg.settings and value is not None:
-                self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        return self._app
+    # Read by Rust when the worker starts its threads; workers inherit it by fork.
+    os.environ["RUST_MIN_STACK"] = str(stack_bytes)
+    threading.stack_size(stack_bytes)
+    # Workers must be forks of this process (they inherit the built app); Python 3.14
+    # makes forkserver the default, which Granian would turn into spawn.
+    multiprocessing.set_start_method("fork", force=True)
+    server = Server("eusdp:app", **options)
+    server.serve(target_loader=lambda _target: app)
 
 
 def serve(settings: Settings, *, app: Flask | None = None) -> None:
-    """Serve until stopped (SIGINT/SIGTERM). Builds the store now, in this (master) process."""
+    """Serve until stopped (SIGINT/SIGTERM). Builds the store now, in this (main) process."""
     from .web import create_app
 
-    threading.stack_size(thread_stack_bytes(settings))
     if app is None:
         # Refuse invalid data before binding the port: never serve half a graph.
         store = build_store(settings)
         check_store(store)
         app = create_app(settings, store)
-    _Server(app, gunicorn_options(settings)).run()
+    run_app(app, granian_options(settings), thread_stack_bytes(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

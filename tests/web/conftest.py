@@ -78,11 +78,11 @@ def w3c_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def live_server(w3c_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """``python -m eusdp.serve`` (gunicorn, one worker, four threads) on a free local port.
+    """``python -m eusdp.serve`` (Granian, one worker, four threads) on a free local port.
 
     It serves the mini fixture plus the W3C graphs data1..data3 as extra named
     graphs. Settings go in as ``EUSDP_*`` variables, as in production. Stopped
-    with SIGTERM (gunicorn's graceful shutdown), killed if it does not stop.
+    with SIGTERM (Granian's graceful shutdown), killed if it does not stop.
     """
     tmp = tmp_path_factory.mktemp("live")
     extra = ",".join(f"{KASEI}data{i}.rdf={w3c_dir / f'data{i}.nt'}" for i in (1, 2, 3))

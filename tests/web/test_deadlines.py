@@ -1,4 +1,4 @@
-"""Queries that never finish are stopped at the deadline by the real server (gunicorn,
+"""Queries that never finish are stopped at the deadline by the real server (Granian,
 worker processes), and the server answers a normal query right after."""
 
 from __future__ import annotations

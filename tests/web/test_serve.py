@@ -1,4 +1,4 @@
-"""Running under gunicorn: the options we pass, and what only a live server can show."""
+"""Running under Granian: the options we pass, and what only a live server can show."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ import pytest
 from web_support import LiveServer
 
 from eusdp.config import Settings
-from eusdp.serve import MIN_THREAD_STACK, gunicorn_options, thread_stack_bytes
+from eusdp.serve import MIN_THREAD_STACK, granian_options, thread_stack_bytes
 
 
-def test_gunicorn_options(web_settings: Settings) -> None:
-    options = gunicorn_options(web_settings)
-    assert options["worker_class"] == "gthread"
-    assert options["preload_app"] is True
-    assert options["bind"] == [f"{web_settings.host}:{web_settings.port}"]
+def test_granian_options(web_settings: Settings) -> None:
+    options = granian_options(web_settings)
+    assert options["interface"] == "wsgi"
+    assert (options["address"], options["port"]) == (web_settings.host, web_settings.port)
     assert options["workers"] == web_settings.workers
-    assert options["threads"] == web_settings.threads
-    assert options["keepalive"] > 0
-
-
-def test_ipv6_bind(web_settings: Settings) -> None:
-    assert gunicorn_options(replace(web_settings, host="::1", port=8080))["bind"] == ["[::1]:8080"]
+    assert options["blocking_threads"] == web_settings.threads
+    assert options["http1_settings"].keep_alive is True
+    assert options["respawn_failed_workers"] is True
 
 
 def test_thread_stack_grows_with_the_query_limit(web_settings: Settings) -> None:

@@ -90,7 +90,7 @@ def wait_until_up(server: LiveServer, proc: subprocess.Popen[bytes], timeout: fl
 @contextmanager
 def live_server_process(settings: dict[str, str], tmp: Path) -> Iterator[LiveServer]:
     """``python -m eusdp.serve`` on a free local port with ``EUSDP_*`` settings, as in
-    production; stopped with SIGTERM (gunicorn's graceful shutdown), killed if it hangs."""
+    production; stopped with SIGTERM (Granian's graceful shutdown), killed if it hangs."""
     server = LiveServer("127.0.0.1", free_port(), tmp / "server.log")
     env = {
         **os.environ,

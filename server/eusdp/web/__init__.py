@@ -1,7 +1,7 @@
 """The web layer: :func:`create_app` builds a Flask app around one read-only store.
 
 Nothing happens on import. The app factory takes its settings (and, in tests or
-under gunicorn's preload, an already built store) from its caller; blueprints
+under the server's preload, an already built store) from its caller; blueprints
 reach them through :func:`current_store` and :func:`current_settings`.
 
 Cross-cutting response policy lives here, once, in an ``after_request`` hook:
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
 
 def _watch(app: Flask, live: LiveGraph, interval: float) -> None:
-    """Watch the files from each serving process: under gunicorn the app is built in the
+    """Watch the files from each serving process: under Granian the app is built in the
     master and forked, and threads do not survive a fork, so each worker starts its own
     watcher with its first request."""
     from ..validation import check_store

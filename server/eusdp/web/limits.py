@@ -1,6 +1,6 @@
 """Concurrent queries per client: one client cannot take every query worker.
 
-Counted per server process (each gunicorn worker counts its own clients), by the
+Counted per server process (each Granian worker counts its own clients), by the
 address the request comes from: behind a reverse proxy every client shares the
 proxy's address, so raise ``max_client_queries`` there or key on a trusted
 forwarding header at the proxy. Only the routes that run queries are counted.
