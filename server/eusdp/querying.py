@@ -204,11 +204,16 @@ class QueryService:
     def _key(self, job: QueryJob) -> object:
         return (self.store.version, job)
 
+    def cacheable(self, job: QueryJob) -> bool:
+        """Whether the answer depends on nothing but the job and the graph (no SERVICE:
+        a remote endpoint's data may change under the same query)."""
+        return self.cache is not None and not _SERVICE.search(job.text)
+
     def run(self, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
         """The answer, or the job's error raised here (SyntaxError, domain errors,
         :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...)."""
         limit = self.deadline if deadline is None else min(deadline, self.deadline)
-        cacheable = self.cache is not None and not _SERVICE.search(job.text)
+        cacheable = self.cacheable(job)
         if cacheable:
             assert self.cache is not None
             hit = self.cache.get(self._key(job))

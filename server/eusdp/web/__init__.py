@@ -30,6 +30,7 @@ from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER
 from ..live import LiveGraph, Watcher
 from ..querying import QueryService
 from ..store import Store, build_store
+from .fastpath import ResponseCache
 
 #: The CSP of HTML pages that set none: no scripts, no styles, no framing; forms post here.
 DEFAULT_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.register_error_handler(FederationError, _render_federation_error)
     app.register_error_handler(Exception, _render_unexpected)
     app.after_request(_response_policy)
+    responses = ResponseCache(app.wsgi_app, lambda: live.served.store.version, settings.cache_bytes)
+    app.wsgi_app = responses  # type: ignore[method-assign]
+    app.extensions["eusdp.responses"] = responses
     return app
 
 

@@ -11,7 +11,7 @@ crashed (400: the query is too complex for the engine), every worker busy
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 
 from ..errors import (
     AnswerTooLarge,
@@ -26,6 +26,7 @@ from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER, find_format
 from ..querying import AnswerTooLarge as TooLarge
 from ..querying import QueryJob
 from . import state
+from .fastpath import mark_cacheable
 from .protocol import ProtocolRequest
 
 
@@ -74,4 +75,6 @@ def answer(job: QueryJob, deadline: float | None = None) -> Response:
         response.headers[MAX_ROWS_HEADER] = str(job.max_rows)
     if result.cached:
         response.headers["X-Eusdp-Cache"] = "hit"
+    if service.cacheable(job):
+        mark_cacheable(request.environ)
     return response

@@ -30,6 +30,7 @@ from ..export import jsonld_context
 from ..formats import GRAPH_FORMATS, Format
 from ..graphstore import cached, etag, graph_listing, render, select, write_graph
 from . import current_store
+from .fastpath import mark_cacheable
 from .protocol import ProtocolRequest, choose_format, flag
 
 bp = Blueprint("data", __name__)
@@ -63,6 +64,7 @@ def _conditional(
         response.status_code = 304  # werkzeug drops the entity headers when sending it
         return response
     response.set_data(body())
+    mark_cacheable(request.environ)  # a function of the URL, Accept, Host and the graph
     return response
 
 

@@ -1,0 +1,147 @@
+"""The response cache in front of Flask: what it answers itself, and what it never may."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from eusdp.web.fastpath import ResponseCache, mark_cacheable
+
+ASK = "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"
+
+
+def responses(app: Flask) -> ResponseCache:
+    cache = app.extensions["eusdp.responses"]
+    assert isinstance(cache, ResponseCache)
+    return cache
+
+
+def test_a_repeated_query_is_answered_by_the_cache(app: Flask, client: FlaskClient) -> None:
+    first = client.get(ASK, headers={"Accept": "application/sparql-results+json"})
+    second = client.get(ASK, headers={"Accept": "application/sparql-results+json"})
+    assert first.status_code == second.status_code == 200
+    assert second.data == first.data and b'"boolean":true' in second.data
+    assert second.headers["X-Eusdp-Cache"] == "hit"
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    assert second.headers["Access-Control-Allow-Origin"] == "*"
+    assert responses(app).stats()["hits"] == 1
+
+
+def test_accept_is_part_of_the_key(app: Flask, client: FlaskClient) -> None:
+    json_body = client.get(ASK, headers={"Accept": "application/sparql-results+json"}).data
+    xml = client.get(ASK, headers={"Accept": "application/sparql-results+xml"})
+    assert xml.data != json_body and xml.data.startswith(b"<?xml")
+    assert "X-Eusdp-Cache" not in xml.headers or responses(app).stats()["hits"] == 0
+
+
+def test_conditional_requests_go_to_the_app(app: Flask, client: FlaskClient) -> None:
+    first = client.get("/data?format=nt")
+    tag = first.headers["ETag"]
+    again = client.get("/data?format=nt", headers={"If-None-Match": tag})
+    assert again.status_code == 304  # answered by the app, which knows validators
+    assert responses(app).stats()["hits"] == 0
+
+
+def test_errors_are_never_kept(app: Flask, client: FlaskClient) -> None:
+    for _ in range(2):
+        response = client.get("/sparql?query=SELEC%20*")
+        assert response.status_code == 400
+    assert responses(app).stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 2}
+
+
+def test_unmarked_responses_are_never_kept(app: Flask, client: FlaskClient) -> None:
+    client.get("/health")
+    client.get("/health")
+    assert responses(app).stats()["entries"] == 0
+
+
+def test_posts_go_to_the_app(app: Flask, client: FlaskClient) -> None:
+    for _ in range(2):
+        client.post("/sparql", data={"query": "ASK {}"})
+    assert responses(app).stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 0}
+
+
+# --- the middleware alone, around a counting WSGI app ----------------------------------
+
+
+class Counting:
+    """A WSGI app that marks its answers cacheable and counts how often it is called."""
+
+    def __init__(self, status: str = "200 OK", mark: bool = True, size: int = 10) -> None:
+        self.calls = 0
+        self.status, self.mark, self.size = status, mark, size
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.calls += 1
+        if self.mark:
+            mark_cacheable(environ)
+        start_response(self.status, [("Content-Type", "text/plain")])
+        return [b"x" * self.size, str(self.calls).encode()]
+
+
+def call(app: ResponseCache, path: str = "/", **headers: str) -> tuple[str, bytes]:
+    seen: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
+               "wsgi.url_scheme": "http", **headers}  # fmt: skip
+    body = b"".join(app(environ, lambda status, headers, exc=None: seen.append(status)))
+    return seen[0], body
+
+
+def test_a_new_graph_version_empties_the_cache() -> None:
+    inner, version = Counting(), ["v1"]
+    app = ResponseCache(inner, lambda: version[0], 10_000)
+    assert call(app)[1] == call(app)[1] and inner.calls == 1
+    version[0] = "v2"
+    call(app)
+    assert inner.calls == 2
+    assert app.stats()["entries"] == 1  # the v1 entry went with its graph
+
+
+def test_unknown_headers_bypass_the_cache() -> None:
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 10_000)
+    call(app, HTTP_AUTHORIZATION="Basic eA==")
+    call(app, HTTP_AUTHORIZATION="Basic eA==")
+    call(app, HTTP_RANGE="bytes=0-1")
+    assert inner.calls == 3 and app.stats()["entries"] == 0
+
+
+@pytest.mark.parametrize("inner", [Counting(status="404 NOT FOUND"), Counting(mark=False)])
+def test_only_marked_200_answers_are_kept(inner: Counting) -> None:
+    app = ResponseCache(inner, lambda: "v", 10_000)
+    call(app)
+    call(app)
+    assert inner.calls == 2
+
+
+def test_the_budget_holds() -> None:
+    inner = Counting(size=400)
+    app = ResponseCache(inner, lambda: "v", 8_000)  # entries count ~914 bytes: 8 fit
+    for i in range(20):
+        call(app, f"/{i}")
+    stats = app.stats()
+    assert stats["bytes"] <= 8_000 and stats["entries"] == 8
+    call(app, "/19")  # the newest stayed
+    assert inner.calls == 20
+    call(app, "/0")  # the oldest went
+    assert inner.calls == 21
+
+
+def test_a_large_body_is_not_kept() -> None:
+    inner = Counting(size=2_000)
+    app = ResponseCache(inner, lambda: "v", 8_000)  # one entry may take an eighth
+    call(app)
+    call(app)
+    assert inner.calls == 2
+
+
+def test_zero_budget_turns_it_off() -> None:
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 0)
+    call(app)
+    call(app)
+    assert inner.calls == 2
