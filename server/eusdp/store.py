@@ -105,6 +105,11 @@ class Store:
         self.inferred_iri = inferred_graph_iri(settings)
         self._asserted = [ox.NamedNode(str(s.graph)) for s in sources if s.role != "extra"]
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
+        # Oxigraph evaluates a default graph given as a list of graphs more slowly than
+        # its own union of every named graph (16 -> 10 ms for a join at 100k triples), and
+        # both keep a triple that two graphs hold twice. The union is every graph only
+        # when no extra graph is served beside the project's.
+        self._union_is_everything = all(s.role != "extra" for s in sources)
         self.federation: Federation = federation_from(
             settings.federation_allowlist, settings.federation_map, settings.remote_options
         )
@@ -144,7 +149,11 @@ class Store:
         if default_graph_uris or named_graph_uris:
             kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
             kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
-        elif not has_dataset_clause(text):
+        elif has_dataset_clause(text):
+            pass
+        elif infer and self._union_is_everything:
+            kwargs["use_default_graph_as_union"] = True
+        else:
             kwargs["default_graph"] = self._with_inferred if infer else self._asserted
         if bindings:
             kwargs["substitutions"] = {ox.Variable(k): v for k, v in bindings.items()}
