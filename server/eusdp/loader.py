@@ -30,6 +30,9 @@ class DataError(Exception):
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[type[DataError], tuple[Path, str, int | None]]:
+        return (type(self), (self.path, self.message, self.line))  # survives a pipe
+
 
 @dataclass(frozen=True)
 class SourceFile:

@@ -62,7 +62,8 @@ def label_of(graph: Graph, node: Node) -> str:
 
 def _graph_of(store: Store, triple: tuple[Node, Node, Node]) -> str | None:
     for source in store.sources:
-        if triple in store.dataset.graph(source.graph):
+        graph = store.named_graph(str(source.graph))
+        if graph is not None and triple in graph:
             return str(source.graph)
     return None
 

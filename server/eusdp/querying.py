@@ -102,7 +102,7 @@ class _Failed:
     error: BaseException
 
 
-def _portable(error: BaseException) -> BaseException:
+def portable(error: BaseException) -> BaseException:
     """The error itself if it survives the pipe, else a plain RuntimeError saying it."""
     try:
         pickle.loads(pickle.dumps(error))
@@ -129,7 +129,7 @@ def execute(store: Store, job: QueryJob, max_bytes: int | None = None) -> QueryA
         if max_bytes is not None and len(written.body) > max_bytes:
             raise AnswerTooLarge(len(written.body), max_bytes)
     except Exception as exc:  # the worker must survive any query: the parent re-raises it
-        return _Failed(_portable(exc))
+        return _Failed(portable(exc))
     return QueryAnswer(
         written.body, written.format.name, written.truncated, time.perf_counter() - start
     )

@@ -25,6 +25,7 @@ Run it as ``eusdp serve`` (the CLI) or ``python -m eusdp.serve`` (settings from
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -34,10 +35,10 @@ from typing import Any
 
 from flask import Flask
 
+from .building import build_in_child
 from .config import Settings, load_settings
 from .loader import DataError
-from .store import build_store
-from .validation import InvalidData, check_store
+from .validation import InvalidData
 
 #: The least stack a request thread gets.
 MIN_THREAD_STACK = 256 * 1024 * 1024
@@ -89,6 +90,11 @@ def run_app(app: Callable[..., Any], options: dict[str, Any], stack_bytes: int) 
     # Workers must be forks of this process (they inherit the built app); Python 3.14
     # makes forkserver the default, which Granian would turn into spawn.
     multiprocessing.set_start_method("fork", force=True)
+    # Everything built so far (the graphs above all) lives as long as the process: move
+    # it out of the garbage collector's sight, whose passes would otherwise write to
+    # every object's header and so un-share, page by page, what the workers inherit.
+    gc.collect()
+    gc.freeze()
     server = Server("eusdp:app", **options)
     server.serve(target_loader=lambda _target: app)
 
@@ -98,10 +104,9 @@ def serve(settings: Settings, *, app: Flask | None = None) -> None:
     from .web import create_app
 
     if app is None:
-        # Refuse invalid data before binding the port: never serve half a graph.
-        store = build_store(settings)
-        check_store(store)
-        app = create_app(settings, store)
+        # Refuse invalid data before binding the port: never serve half a graph. Built in a
+        # child process, so that this one (and every worker it forks) holds only the store.
+        app = create_app(settings, build_in_child(settings, check=True))
     run_app(app, granian_options(settings), thread_stack_bytes(settings))
 
 

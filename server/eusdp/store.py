@@ -1,9 +1,11 @@
 """The read-only graph facade the rest of the program talks to.
 
 It holds the asserted named graphs, the inferred graph and any extra graphs in
-an in-memory Oxigraph store (the query engine), and keeps the rdflib graphs for
-serialisation, pages and the reference engine. It offers no way to write: the
-endpoint is read-only by construction, not by looking for the word INSERT.
+an in-memory Oxigraph store (the query engine) and nowhere else: rdflib, which
+parses, reasons and validates, hands its graphs over and lets them go; rdflib
+code that reads the store later reads it through views (:mod:`eusdp.rdfview`).
+It offers no way to write: the endpoint is read-only by construction, not by
+looking for the word INSERT.
 
 Which triples a query sees (its default graph):
 - the SPARQL Protocol's ``default-graph-uri``/``named-graph-uri`` when given
@@ -25,14 +27,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.query import Result
-from rdflib.term import Identifier, Node
+from rdflib.term import Identifier
 
 from . import __version__
 from .config import Settings
@@ -47,6 +49,7 @@ from .loader import (
     parse_file,
     project_sources,
 )
+from .rdfview import view_graph
 from .terms import to_oxigraph_quad
 
 OxResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -85,24 +88,33 @@ def has_dataset_clause(query: str) -> bool:
 
 
 class Store:
-    """Read-only access to the project graph. Build it with :func:`build_store`."""
+    """Read-only access to the project graph. Build it with :func:`build_store`.
+
+    The triples live in Oxigraph only. The rdflib graphs that parsing, reasoning
+    and validation need are dropped once the build is done; what still wants an
+    rdflib ``Graph`` (pages, rdflib's serialisers, the reference engine, SHACL on a
+    rebuilt graph) gets a read-only view over Oxigraph (:mod:`eusdp.rdfview`), not
+    a copy: a copy cost about ten times the memory of the Oxigraph store.
+    """
 
     def __init__(
         self,
         settings: Settings,
-        dataset: Dataset,
-        inferred: Graph,
+        oxstore: ox.Store,
         report: InferenceReport,
         sources: Sequence[SourceFile],
+        *,
+        sizes: Mapping[str, int],
+        namespaces: Sequence[tuple[str, str]] = (),
         load_seconds: float = 0.0,
     ) -> None:
         self.settings = settings
-        self.dataset = dataset
-        self.inferred = inferred
         self.report = report
         self.sources = tuple(sources)
         self.load_seconds = load_seconds
         self.inferred_iri = inferred_graph_iri(settings)
+        self.namespaces = tuple(namespaces)
+        self._sizes = dict(sizes)
         self._asserted = [ox.NamedNode(str(s.graph)) for s in sources if s.role != "extra"]
         self._with_inferred = [*self._asserted, ox.NamedNode(str(self.inferred_iri))]
         # Oxigraph evaluates a default graph given as a list of graphs more slowly than
@@ -116,19 +128,11 @@ class Store:
         self._graph_names = frozenset(
             [*(str(s.graph) for s in self.sources), str(self.inferred_iri)]
         )
-        self._ox = ox.Store()
-        self._ox.bulk_extend(to_oxigraph_quad(s, p, o, str(g)) for s, p, o, g in self._quads())
+        self._ox = oxstore
+        self._views: dict[tuple[str, ...], Graph] = {}
         #: Changes whenever the content changes, and is the same in every process that
         #: loads the same files: part of every cache key and ETag.
         self.version = f"{__version__}:{cache_key(self.sources)[:16]}"
-
-    def _quads(self) -> list[tuple[Node, Node, Node, URIRef]]:
-        """Every triple with the name of its graph (the inferred graph has no name of its own)."""
-        quads: list[tuple[Node, Node, Node, URIRef]] = []
-        for source in self.sources:
-            quads.extend((s, p, o, source.graph) for s, p, o in self.dataset.graph(source.graph))
-        quads.extend((s, p, o, self.inferred_iri) for s, p, o in self.inferred)
-        return quads
 
     # --- querying ---------------------------------------------------------------
 
@@ -159,31 +163,30 @@ class Store:
             kwargs["substitutions"] = {ox.Variable(k): v for k, v in bindings.items()}
         return self._ox.query(text, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
 
+    def quads_of(self, graphs: Sequence[str]) -> Iterator[ox.Quad]:
+        """Every quad of these named graphs, straight from Oxigraph: a large write needs
+        no rdflib copy of the graph (which costs ~10x the memory of the store)."""
+        for iri in graphs:
+            yield from self._ox.quads_for_pattern(None, None, None, ox.NamedNode(iri))
+
+    def view(self, graphs: Sequence[str]) -> Graph:
+        """A read-only rdflib Graph over these named graphs (their union), kept per store."""
+        key = tuple(graphs)
+        graph = self._views.get(key)
+        if graph is None:
+            graph = view_graph(self._ox, key, namespaces=self.namespaces)
+            self._views[key] = graph
+        return graph
+
     def union(self, infer: bool = True) -> Graph:
         """The project graph as one rdflib Graph (for exports, pages and the reference engine)."""
-        return self._union_inferred if infer else self._union_asserted
+        graphs = self._with_inferred if infer else self._asserted
+        return self.view([g.value for g in graphs])
 
-    @cached_property
-    def _union_asserted(self) -> Graph:
-        g = Graph()
-        for source in self.sources:
-            if source.role != "extra":
-                for t in self.dataset.graph(source.graph):
-                    g.add(t)
-        for prefix, ns in self.dataset.namespaces():
-            g.bind(prefix, ns, override=True)
-        return g
-
-    @cached_property
-    def _union_inferred(self) -> Graph:
-        g = Graph()
-        for t in self._union_asserted:
-            g.add(t)
-        for t in self.inferred:
-            g.add(t)
-        for prefix, ns in self._union_asserted.namespaces():
-            g.bind(prefix, ns, override=True)
-        return g
+    @property
+    def inferred(self) -> Graph:
+        """The inferred triples as an rdflib Graph."""
+        return self.view([str(self.inferred_iri)])
 
     def reference_query(
         self, text: str, *, infer: bool = True, bindings: Mapping[str, Identifier] | None = None
@@ -201,33 +204,42 @@ class Store:
 
     def graphs(self) -> list[GraphInfo]:
         infos = [
-            GraphInfo(str(s.graph), s.role, len(self.dataset.graph(s.graph)), str(s.path))
+            GraphInfo(str(s.graph), s.role, self._sizes[str(s.graph)], str(s.path))
             for s in self.sources
         ]
-        infos.append(GraphInfo(str(self.inferred_iri), "inferred", len(self.inferred), None))
+        iri = str(self.inferred_iri)
+        infos.append(GraphInfo(iri, "inferred", self._sizes[iri], None))
         return infos
 
     def named_graph(self, iri: str) -> Graph | None:
-        if URIRef(iri) == self.inferred_iri:
-            return self.inferred
-        for source in self.sources:
-            if str(source.graph) == iri:
-                return self.dataset.graph(source.graph)
-        return None
+        if iri not in self._graph_names:
+            return None
+        return self.view([iri])
+
+    def sizes(self) -> dict[str, int]:
+        """Triples per named graph."""
+        return dict(self._sizes)
+
+    def dump_quads(self, path: Path) -> None:
+        """Every graph as N-Quads (how a build in another process hands the store over)."""
+        self._ox.dump(path, format=ox.RdfFormat.N_QUADS)
 
     def counts(self) -> dict[str, int]:
-        asserted = sum(len(self.dataset.graph(s.graph)) for s in self.sources if s.role != "extra")
-        extra = sum(len(self.dataset.graph(s.graph)) for s in self.sources if s.role == "extra")
+        asserted = sum(self._sizes[str(s.graph)] for s in self.sources if s.role != "extra")
+        extra = sum(self._sizes[str(s.graph)] for s in self.sources if s.role == "extra")
+        inferred = self._sizes[str(self.inferred_iri)]
         return {
             "asserted": asserted,
-            "inferred": len(self.inferred),
+            "inferred": inferred,
             "extra": extra,
-            "total": asserted + len(self.inferred) + extra,
+            "total": asserted + inferred + extra,
         }
 
 
-def build_store(settings: Settings) -> Store:
-    """files -> graphs -> inference -> store. Raises DataError on a broken file."""
+def build_store(settings: Settings, *, check: bool = False) -> Store:
+    """files -> graphs -> inference -> store. Raises DataError on a broken file and, with
+    ``check``, :class:`~eusdp.validation.InvalidData` when the data breaks a shape or is
+    inconsistent (checked on the rdflib graphs while they exist, which is fastest)."""
     start = time.perf_counter()
     sources = project_sources(settings)
     dataset = load_dataset(sources)
@@ -236,11 +248,24 @@ def build_store(settings: Settings) -> Store:
     extras = extra_sources(settings)
     for extra in extras:
         parse_file(extra.path, into=dataset.graph(extra.graph))
+    if check:
+        from .validation import check_graphs
+
+        check_graphs(settings, sources, dataset, asserted, inferred, report)
+    every = [*sources, *extras]
+    inferred_iri = inferred_graph_iri(settings)
+    graphs: list[tuple[URIRef, Graph]] = [(s.graph, dataset.graph(s.graph)) for s in every]
+    graphs.append((inferred_iri, inferred))
+    oxstore = ox.Store()
+    oxstore.bulk_extend(
+        to_oxigraph_quad(s, p, o, str(name)) for name, graph in graphs for s, p, o in graph
+    )
     return Store(
         settings,
-        dataset,
-        inferred,
+        oxstore,
         report,
-        [*sources, *extras],
+        every,
+        sizes={str(name): len(graph) for name, graph in graphs},
+        namespaces=[(prefix, str(ns)) for prefix, ns in dataset.namespaces()],
         load_seconds=time.perf_counter() - start,
     )

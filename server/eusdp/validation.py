@@ -8,10 +8,11 @@ file and line; the caller decides how to print them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import OWL, RDF, Graph, Namespace, URIRef
+from rdflib import OWL, RDF, Dataset, Graph, Namespace, URIRef
 from rdflib.term import Node
 
 from .config import Settings
@@ -80,7 +81,9 @@ def _short(graph: Graph, node: Node | None) -> str | None:
     return str(node)
 
 
-def _file_of(node: Node, sources: list[SourceFile], asserted: dict[URIRef, Graph]) -> str | None:
+def _file_of(
+    node: Node, sources: list[SourceFile], asserted: Mapping[URIRef, Graph]
+) -> str | None:
     """The file that describes ``node`` (where it is a subject), for the message."""
     for source in sources:
         if (node, None, None) in asserted[source.graph]:
@@ -89,7 +92,7 @@ def _file_of(node: Node, sources: list[SourceFile], asserted: dict[URIRef, Graph
 
 
 def shacl_problems(
-    data: Graph, shapes: Graph, sources: list[SourceFile], graphs: dict[URIRef, Graph]
+    data: Graph, shapes: Graph, sources: list[SourceFile], graphs: Mapping[URIRef, Graph]
 ) -> list[Problem]:
     """Run pySHACL on ``data`` (no further inference: the closure is already in it)."""
     from pyshacl import validate as shacl_validate
@@ -133,6 +136,9 @@ class InvalidData(Exception):
         self.report = report
         super().__init__("\n".join(report.lines()))
 
+    def __reduce__(self) -> tuple[type[InvalidData], tuple[ValidationReport]]:
+        return (type(self), (self.report,))  # crosses a process boundary intact
+
 
 def _stamp(settings: Settings, sources: list[SourceFile]) -> Path | None:
     if settings.cache_dir is None:
@@ -141,23 +147,81 @@ def _stamp(settings: Settings, sources: list[SourceFile]) -> Path | None:
 
 
 def check_store(store: Store) -> ValidationReport:
-    """Validate what a store holds; remembered (per content) when it passes, so that a
-    server restarting on unchanged files does not pay for SHACL again.
+    """Validate what a store holds (through rdflib views of it); remembered (per content)
+    when it passes, so that a server restarting on unchanged files does not pay for
+    SHACL again.
 
     Raises :class:`InvalidData` if there is a violation or an inconsistency.
     """
-    settings = store.settings
     sources = [s for s in store.sources if s.role != "extra"]
-    stamp = _stamp(settings, sources)
-    if stamp is not None and stamp.exists():
-        return ValidationReport(inference=store.report, triples=store.counts()["asserted"])
-    graphs = {s.graph: store.dataset.graph(s.graph) for s in sources}
-    closure = store.union(infer=True)
-    problems = consistency_problems(closure, store.report)
-    problems += shacl_problems(closure, parse_file(settings.shapes_file), sources, graphs)
-    report = ValidationReport(
-        problems=problems, inference=store.report, triples=store.counts()["asserted"]
+    return _checked(
+        store.settings,
+        sources,
+        store.report,
+        store.counts()["asserted"],
+        lambda: {s.graph: store.view([str(s.graph)]) for s in sources},
+        lambda: _native(store.union(infer=True)),
     )
+
+
+def _native(view: Graph) -> Graph:
+    """An in-memory copy of a view: pySHACL copies its data graph into a ConjunctiveGraph,
+    which only takes a context-aware store, so it gets the copy it would make anyway."""
+    graph = Graph()
+    for prefix, ns in view.namespaces():
+        graph.bind(prefix, ns, override=True)
+    for t in view:
+        graph.add(t)
+    return graph
+
+
+def check_graphs(
+    settings: Settings,
+    sources: Sequence[SourceFile],
+    dataset: Dataset,
+    asserted: Graph,
+    inferred: Graph,
+    report: InferenceReport,
+) -> ValidationReport:
+    """:func:`check_store` on the rdflib graphs of a build, before they become a store."""
+    project = [s for s in sources if s.role != "extra"]
+    return _checked(
+        settings,
+        project,
+        report,
+        len(asserted),
+        lambda: {s.graph: dataset.graph(s.graph) for s in project},
+        lambda: closure_of(dataset, asserted, inferred),
+    )
+
+
+def closure_of(dataset: Dataset, asserted: Graph, inferred: Graph) -> Graph:
+    """Asserted and inferred triples in one in-memory graph, with the files' prefixes."""
+    union = Graph()
+    for t in asserted:
+        union.add(t)
+    for t in inferred:
+        union.add(t)
+    for prefix, ns in dataset.namespaces():
+        union.bind(prefix, ns, override=True)
+    return union
+
+
+def _checked(
+    settings: Settings,
+    sources: Sequence[SourceFile],
+    inference: InferenceReport,
+    triples: int,
+    graphs: Callable[[], Mapping[URIRef, Graph]],
+    closure: Callable[[], Graph],
+) -> ValidationReport:
+    stamp = _stamp(settings, list(sources))
+    if stamp is not None and stamp.exists():
+        return ValidationReport(inference=inference, triples=triples)
+    union = closure()
+    problems = consistency_problems(union, inference)
+    problems += shacl_problems(union, parse_file(settings.shapes_file), list(sources), graphs())
+    report = ValidationReport(problems=problems, inference=inference, triples=triples)
     if not report.ok:
         raise InvalidData(report)
     if stamp is not None:
@@ -178,13 +242,7 @@ def validate(settings: Settings, shapes_file: Path | None = None) -> ValidationR
     graphs = {s.graph: dataset.graph(s.graph) for s in sources}
     asserted = merged(dataset, sources)
     inferred, inference = infer_cached(asserted, sources, settings.cache_dir)
-    closure = Graph()
-    for t in asserted:
-        closure.add(t)
-    for t in inferred:
-        closure.add(t)
-    for prefix, ns in dataset.namespaces():
-        closure.bind(prefix, ns, override=True)
+    closure = closure_of(dataset, asserted, inferred)
     shapes = parse_file(shapes_file or settings.shapes_file)
     problems = consistency_problems(closure, inference)
     problems += shacl_problems(closure, shapes, sources, graphs)
