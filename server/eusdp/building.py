@@ -8,6 +8,11 @@ the server builds in a forked child, which writes the finished graphs as
 N-Quads and exits; the server loads that file into Oxigraph (2 s per million
 quads) and is left holding only the store.
 
+With ``store_dir`` set, the finished store is also written there as an on-disk
+Oxigraph store (one folder per content version, with what the build found beside
+it), and every process opens it read-only: memory stays close to Oxigraph's own
+server's, and a server starting on unchanged files opens it without building at all.
+
 What goes wrong in the child comes back as the same exception
 (:class:`~eusdp.loader.DataError` with its file and line,
 :class:`~eusdp.validation.InvalidData` with its report), so a broken file still
@@ -16,7 +21,11 @@ stops the server before it binds a port, with the same message.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+import os
+import pickle
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,9 +34,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import __version__
 from .config import Settings
-from .inference import InferenceReport
-from .loader import SourceFile
+from .inference import InferenceReport, cache_key, write_atomic
+from .loader import SourceFile, extra_sources, project_sources
 from .querying import portable
 from .store import Store, build_store
 
@@ -70,34 +80,110 @@ def _child(settings: Settings, check: bool, dump: Path, conn: Connection) -> Non
 
 
 def build_in_child(settings: Settings, *, check: bool = True) -> Store:
-    """:func:`~eusdp.store.build_store` (validated with ``check``) run in a forked child."""
+    """:func:`~eusdp.store.build_store` (validated with ``check``) run in a forked child;
+    with ``store_dir``, opened from (or written to) an on-disk store of this content."""
     start = time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    reader, writer = ctx.Pipe(duplex=False)
-    with tempfile.TemporaryDirectory(prefix="eusdp-build-") as folder:
-        dump = Path(folder) / "store.nq"
-        process = ctx.Process(target=_child, args=(settings, check, dump, writer), daemon=True)
-        process.start()
-        writer.close()
-        try:
-            outcome = reader.recv()
-        except EOFError:
-            outcome = None
-        finally:
-            reader.close()
-            process.join()
-        if outcome is None:
-            raise BuildDied(f"the build process ended without an answer (exit {process.exitcode})")
-        if isinstance(outcome, _Failed):
-            raise outcome.error
+    folder = store_folder(settings) if settings.store_dir is not None else None
+    if folder is not None:
+        found = _read_meta(folder)
+        if found is not None:
+            return _on_disk(settings, folder, found, start)
+    with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
+        dump = Path(scratch) / "store.nq"
+        built = _build(settings, check, dump)
+        if folder is not None:
+            _write_disk_store(folder, dump, built)
+            return _on_disk(settings, folder, built, start)
         oxstore = ox.Store()
         oxstore.bulk_load(path=dump, format=ox.RdfFormat.N_QUADS)
     return Store(
         settings,
         oxstore,
-        outcome.report,
-        outcome.sources,
-        sizes=outcome.sizes,
-        namespaces=outcome.namespaces,
+        built.report,
+        built.sources,
+        sizes=built.sizes,
+        namespaces=built.namespaces,
         load_seconds=time.perf_counter() - start,
+    )
+
+
+def _build(settings: Settings, check: bool, dump: Path) -> _Built:
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(settings, check, dump, writer), daemon=True)
+    process.start()
+    writer.close()
+    try:
+        outcome = reader.recv()
+    except EOFError:
+        outcome = None
+    finally:
+        reader.close()
+        process.join()
+    if outcome is None:
+        raise BuildDied(f"the build process ended without an answer (exit {process.exitcode})")
+    if isinstance(outcome, _Failed):
+        raise outcome.error
+    assert isinstance(outcome, _Built)
+    return outcome
+
+
+# --- the store on disk ------------------------------------------------------------------
+
+
+def store_folder(settings: Settings) -> Path:
+    """Where the on-disk store of exactly these files (and shapes, and versions) lives."""
+    assert settings.store_dir is not None
+    h = hashlib.sha256()
+    sources = [*project_sources(settings), *extra_sources(settings)]
+    for part in (__version__, ox.__version__, cache_key(sources)):
+        h.update(part.encode() + b"\0")
+    h.update(hashlib.sha256(settings.shapes_file.read_bytes()).digest())
+    return settings.store_dir / f"store-{h.hexdigest()[:32]}"
+
+
+def _meta_path(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".meta")
+
+
+def _read_meta(folder: Path) -> _Built | None:
+    """What the build of ``folder`` found; ``None`` unless both are complete."""
+    if not folder.is_dir():
+        return None
+    try:
+        found = pickle.loads(_meta_path(folder).read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        return None
+    return found if isinstance(found, _Built) else None
+
+
+def _write_disk_store(folder: Path, dump: Path, built: _Built) -> None:
+    """Load the dump into a new on-disk store beside ``folder`` and rename it into place;
+    the meta file, written last, says the folder is complete."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    shutil.rmtree(scratch, ignore_errors=True)
+    disk = ox.Store(str(scratch))
+    disk.bulk_load(path=dump, format=ox.RdfFormat.N_QUADS)
+    disk.flush()
+    del disk  # closes the database: it must be closed before it is renamed
+    if folder.exists():  # a build that died before writing its meta file
+        shutil.rmtree(folder)
+    os.replace(scratch, folder)
+    write_atomic(_meta_path(folder), pickle.dumps(built))
+
+
+def _on_disk(settings: Settings, folder: Path, built: _Built, start: float) -> Store:
+    def reopen() -> ox.Store:
+        return ox.Store.read_only(str(folder))
+
+    return Store(
+        settings,
+        reopen(),
+        built.report,
+        built.sources,
+        sizes=built.sizes,
+        namespaces=built.namespaces,
+        load_seconds=time.perf_counter() - start,
+        reopen=reopen,
     )

@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument(
+        "--store-dir", type=Path, metavar="DIR",
+        help="keep the store on disk in DIR (built once per content, read by every worker)",
+    )
+    p.add_argument(
         "--graph", action="append", default=[], metavar="IRI=FILE",
         help="serve a further RDF file as a named graph (repeatable)",
     )
@@ -138,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     """Defaults, then the environment, then the flags that were given."""
     overrides: dict[str, Any] = {}
-    for flag in ("ontology_dir", "data_dir", "queries_dir", "cache_dir", "host", "port"):
+    flags = ("ontology_dir", "data_dir", "queries_dir", "cache_dir", "store_dir", "host", "port")
+    for flag in flags:
         if getattr(args, flag, None) is not None:
             overrides[flag] = getattr(args, flag)
     if getattr(args, "no_cache", False):

@@ -25,9 +25,11 @@ and a size limit), so neither engine ever sees a SERVICE.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +109,7 @@ class Store:
         sizes: Mapping[str, int],
         namespaces: Sequence[tuple[str, str]] = (),
         load_seconds: float = 0.0,
+        reopen: Callable[[], ox.Store] | None = None,
     ) -> None:
         self.settings = settings
         self.report = report
@@ -128,11 +131,29 @@ class Store:
         self._graph_names = frozenset(
             [*(str(s.graph) for s in self.sources), str(self.inferred_iri)]
         )
-        self._ox = oxstore
+        self._oxstore = oxstore
+        # An on-disk store is opened anew in each process that uses it (``reopen``): a
+        # RocksDB handle inherited through fork may hold locks of threads that did not
+        # come along. The inherited handle is kept, never closed, in the child.
+        self._reopen = reopen
+        self._pid = os.getpid()
+        self._inherited: list[ox.Store] = []
+        self._reopening = threading.Lock()
         self._views: dict[tuple[str, ...], Graph] = {}
         #: Changes whenever the content changes, and is the same in every process that
         #: loads the same files: part of every cache key and ETag.
         self.version = f"{__version__}:{cache_key(self.sources)[:16]}"
+
+    @property
+    def _ox(self) -> ox.Store:
+        if self._reopen is not None and self._pid != os.getpid():
+            with self._reopening:
+                if self._pid != os.getpid():
+                    self._inherited.append(self._oxstore)
+                    self._oxstore = self._reopen()
+                    self._views = {}
+                    self._pid = os.getpid()
+        return self._oxstore
 
     # --- querying ---------------------------------------------------------------
 
@@ -172,9 +193,10 @@ class Store:
     def view(self, graphs: Sequence[str]) -> Graph:
         """A read-only rdflib Graph over these named graphs (their union), kept per store."""
         key = tuple(graphs)
+        oxstore = self._ox  # first: a process's first use may reopen and forget the views
         graph = self._views.get(key)
         if graph is None:
-            graph = view_graph(self._ox, key, namespaces=self.namespaces)
+            graph = view_graph(oxstore, key, namespaces=self.namespaces)
             self._views[key] = graph
         return graph
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
-from web_support import LiveServer
+from web_support import ROOT, LiveServer, live_server_process
 
 from eusdp.config import Settings
 from eusdp.serve import MIN_THREAD_STACK, granian_options, thread_stack_bytes
@@ -61,3 +62,30 @@ def test_live_errors_are_problems(live_server: LiveServer) -> None:
     assert status == 404
     assert headers["content-type"] == "application/problem+json"
     assert json.loads(body)["status"] == 404
+
+
+@pytest.mark.slow
+def test_serving_from_a_store_on_disk(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``store_dir``: two workers and their query workers each open the store themselves."""
+    tmp = tmp_path_factory.mktemp("on-disk")
+    settings = {
+        "EUSDP_ONTOLOGY_DIR": str(ROOT / "ontology"),
+        "EUSDP_DATA_DIR": str(ROOT / "data"),
+        "EUSDP_QUERIES_DIR": str(ROOT / "queries"),
+        "EUSDP_CACHE_DIR": str(tmp / "cache"),
+        "EUSDP_STORE_DIR": str(tmp / "stores"),
+        "EUSDP_WORKERS": "2",
+    }
+    with live_server_process(settings, tmp) as server:
+        status, _, body = server.request("GET", "/queries/partners-in-nato?format=csv")
+        assert status == 200
+        labels = {line.split(",")[1] for line in body.decode().splitlines()[1:]}
+        assert labels == {"Albania", "Canada", "North Macedonia", "Norway", "United Kingdom"}
+        query = "SELECT (COUNT(*) AS ?n) { ?p a <https://w3id.org/eusdp/ontology#Partnership> }"
+        status, _, body = server.request("GET", "/sparql?" + urlencode({"query": query}))
+        assert status == 200
+        assert json.loads(body)["results"]["bindings"][0]["n"]["value"] == "9"
+        html = {"Accept": "text/html"}
+        status, _, body = server.request("GET", "/id/country/norway", headers=html)
+        assert status == 200 and b"Norway" in body
+    assert any(p.name.startswith("store-") for p in (tmp / "stores").iterdir())
