@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from eusdp.executor import Overrun
-from eusdp.querying import AnswerTooLarge, QueryJob, QueryService, query_form
+from eusdp.querying import AnswerTooLarge, QueryAnswer, QueryJob, QueryService, query_form
 from eusdp.store import Store
 
 NATO = """PREFIX eusdp: <https://w3id.org/eusdp/ontology#>
@@ -101,3 +102,77 @@ def test_rows_are_cut_and_flagged(service: QueryService) -> None:
     answer = service.run(QueryJob("SELECT * WHERE { ?s ?p ?o }", "json", max_rows=3))
     assert answer.truncated
     assert len(json.loads(answer.body)["results"]["bindings"]) == 3
+
+
+def _slow_evaluations(
+    service: QueryService, monkeypatch: pytest.MonkeyPatch, fail: bool = False
+) -> tuple[list[QueryJob], threading.Event]:
+    """Make every evaluation wait for a gate; returns the jobs evaluated and the gate."""
+    evaluated: list[QueryJob] = []
+    gate = threading.Event()
+    real = service._evaluate
+
+    def slow(job: QueryJob, limit: float) -> object:
+        evaluated.append(job)
+        gate.wait(10)
+        if fail:
+            raise Overrun(limit)
+        return real(job, limit)
+
+    monkeypatch.setattr(service, "_evaluate", slow)
+    return evaluated, gate
+
+
+def _together(
+    service: QueryService, job: QueryJob, n: int
+) -> tuple[list[object], list[threading.Thread]]:
+    """Run ``job`` from ``n`` threads at once; each thread's answer or error."""
+    results: list[object] = [None] * n
+
+    def one(i: int) -> None:
+        try:
+            results[i] = service.run(job)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    return results, threads
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_identical_queries_at_once_are_evaluated_once(
+    service: QueryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluated, gate = _slow_evaluations(service, monkeypatch)
+    results, threads = _together(service, QueryJob(NATO, "json"), 5)
+    _wait_for(lambda: service.coalesced == 4)  # four wait for the one evaluating
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert len(evaluated) == 1
+    bodies = {r.body for r in results if isinstance(r, QueryAnswer)}
+    assert len(bodies) == 1 and b"north-macedonia" in bodies.pop()
+
+
+def test_the_waiters_share_the_failure(
+    service: QueryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluated, gate = _slow_evaluations(service, monkeypatch, fail=True)
+    results, threads = _together(service, QueryJob(NATO, "json"), 3)
+    _wait_for(lambda: service.coalesced == 2)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert len(evaluated) == 1
+    assert all(isinstance(r, Overrun) for r in results)
+    # Nothing was cached and nothing stays in flight: the next run evaluates again.
+    monkeypatch.undo()
+    assert not service.run(QueryJob(NATO, "json")).cached

@@ -16,11 +16,14 @@ master before the fork would share its pipes between processes).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import faulthandler
 import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -58,6 +61,27 @@ class _Worker:
     conn: Connection
 
 
+#: A job that took longer than this may have left a large heap behind: give it back.
+TRIM_AFTER = 0.05
+
+
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's ``malloc_trim(0)``, or a no-op where there is none.
+
+    A large query makes Oxigraph (and Python) allocate hundreds of megabytes that
+    glibc keeps after they are freed; in a long-lived worker that memory would stay
+    counted against the server until the next large query. Trimming after a long job
+    returns it to the system.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    return lambda: trim(0)
+
+
 _STOP = None  # sent to a worker to end it: workers forked later hold copies of earlier
 # workers' pipe ends, so closing the pipe alone would not reach the worker.
 
@@ -68,6 +92,7 @@ def _serve(work: Callable[[Job], Outcome], conn: Connection, parent_end: Connect
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.disable()  # a crash is reported to the parent by the exit code
+    trim = _malloc_trim()
     while True:
         try:
             job = conn.recv()
@@ -75,7 +100,10 @@ def _serve(work: Callable[[Job], Outcome], conn: Connection, parent_end: Connect
             return
         if job is _STOP:
             return
+        start = time.monotonic()
         conn.send(work(job))
+        if time.monotonic() - start > TRIM_AFTER:  # after the answer left: off its path
+            trim()
 
 
 class Executor(Generic[Job, Outcome]):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .executor import Executor
+from .executor import Executor, Overrun
 from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_result
 from .store import Store
 
@@ -178,6 +178,14 @@ class AnswerCache:
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 
 
+class _Flight:
+    """One evaluation that identical jobs arriving meanwhile wait for."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: QueryAnswer | _Failed | None = None
+
+
 class QueryService:
     """Runs jobs on a store: cached, isolated in worker processes, under a deadline."""
 
@@ -195,6 +203,12 @@ class QueryService:
         self.deadline = deadline
         self.max_bytes = max_bytes
         self.cache = AnswerCache(cache_bytes) if cache_bytes > 0 else None
+        # Identical cacheable jobs running at once are evaluated once (request coalescing,
+        # as Varnish does): on a large graph, a burst of the same slow canned query would
+        # otherwise take every worker for the same answer.
+        self._flights: dict[object, _Flight] = {}
+        self._flights_lock = threading.Lock()
+        self.coalesced = 0
         self._executor: Executor[QueryJob, QueryAnswer | _Failed] | None = (
             Executor(lambda job: execute(store, job, max_bytes), size=workers, wait=deadline)
             if isolate
@@ -213,21 +227,47 @@ class QueryService:
         """The answer, or the job's error raised here (SyntaxError, domain errors,
         :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...)."""
         limit = self.deadline if deadline is None else min(deadline, self.deadline)
-        cacheable = self.cacheable(job)
-        if cacheable:
-            assert self.cache is not None
-            hit = self.cache.get(self._key(job))
-            if hit is not None:
-                return QueryAnswer(hit.body, hit.format, hit.truncated, 0.0, cached=True)
+        if not self.cacheable(job):
+            return self._outcome(self._evaluate(job, limit))
+        assert self.cache is not None
+        key = self._key(job)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return QueryAnswer(hit.body, hit.format, hit.truncated, 0.0, cached=True)
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            else:
+                self.coalesced += 1
+        if not leading:
+            if not flight.done.wait(limit):
+                raise Overrun(limit)
+            assert flight.outcome is not None
+            return self._outcome(flight.outcome)
+        try:
+            outcome = self._evaluate(job, limit)
+        except BaseException as exc:  # Overrun, WorkerDied, Busy: the waiters get it too
+            outcome = _Failed(exc)
+        finally:
+            with self._flights_lock:
+                del self._flights[key]
+        flight.outcome = outcome
+        flight.done.set()
+        if isinstance(outcome, QueryAnswer):
+            self.cache.put(key, outcome)
+        return self._outcome(outcome)
+
+    def _evaluate(self, job: QueryJob, limit: float) -> QueryAnswer | _Failed:
         if self._executor is not None:
-            outcome = self._executor.run(job, limit)
-        else:
-            outcome = execute(self.store, job, self.max_bytes)
+            return self._executor.run(job, limit)
+        return execute(self.store, job, self.max_bytes)
+
+    @staticmethod
+    def _outcome(outcome: QueryAnswer | _Failed) -> QueryAnswer:
         if isinstance(outcome, _Failed):
             raise outcome.error
-        if cacheable:
-            assert self.cache is not None
-            self.cache.put(self._key(job), outcome)
         return outcome
 
     def close(self) -> None:
