@@ -202,7 +202,8 @@ def _render(store: Store, selection: Selection, fmt: str) -> bytes:
         return export(store, selection.what, _export_name(fmt), context)
     if selection.scope == "default":
         if _export_name(fmt) == "ntriples":  # the common dump, written without rdflib
-            return export(store, "all" if selection.what == "all" else "asserted", "ntriples")
+            what: What = "all" if selection.what == "all" else "asserted"
+            return export(store, what, "ntriples", context)  # the context read once
         return write_graph(store.union(infer=selection.what == "all"), fmt, context)
     graph = store.named_graph(selection.graph or "")
     if graph is None:  # select() checked; a store never loses a graph
