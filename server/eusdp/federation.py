@@ -321,6 +321,11 @@ _TOKEN = re.compile(
 )
 
 
+#: Words without which a query can neither call a service nor name a dataset (Oxigraph,
+#: like most engines, reads no ``\u`` escapes outside strings, so they cannot hide).
+_MENTIONS = re.compile("SERVICE|FROM", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str
@@ -576,6 +581,8 @@ class Federation:
         self, text: str, *, base_iri: str | None = None, graphs: Collection[str] | None = None
     ) -> str:
         """The query with every SERVICE evaluated and inlined; refusals come first."""
+        if not _MENTIONS.search(text):
+            return text  # no SERVICE and no FROM: nothing to refuse or fetch, no token scan
         found = self.check(text, base_iri=base_iri, graphs=graphs)
         if not found.services:
             return text

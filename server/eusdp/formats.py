@@ -20,17 +20,15 @@ and a client that ignores headers still gets a valid, if shorter, answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TypeVar
+from typing import IO, TypeVar, cast
 
 import pyoxigraph as ox
 
 T = TypeVar("T")
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 #: Response header set on an answer cut at ``max_rows``.
 TRUNCATED_HEADER = "X-Eusdp-Truncated"
@@ -204,33 +202,6 @@ class Serialized:
     truncated: bool = False
 
 
-def _term_json(term: object) -> dict[str, object]:
-    """One RDF term in the SPARQL 1.1 (and 1.2) JSON results shape."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out: dict[str, object] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-            if term.direction is not None:
-                out["its:dir"] = term.direction.value
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    if isinstance(term, ox.Triple):
-        return {
-            "type": "triple",
-            "value": {
-                "subject": _term_json(term.subject),
-                "predicate": _term_json(term.predicate),
-                "object": _term_json(term.object),
-            },
-        }
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
 def _take(items: Iterable[T], max_rows: int | None) -> tuple[list[T], bool]:
     """The first ``max_rows`` items, and whether there were more. Reads one past the limit."""
     if max_rows is None:
@@ -239,26 +210,67 @@ def _take(items: Iterable[T], max_rows: int | None) -> tuple[list[T], bool]:
     return head[:max_rows], len(head) > max_rows
 
 
-def _solutions_json(solutions: ox.QuerySolutions, max_rows: int | None) -> tuple[bytes, bool]:
-    """SPARQL JSON for (the first ``max_rows`` of) a SELECT answer.
+class _Enough(Exception):
+    """Raised by :class:`_LineWriter` to stop Oxigraph writing: the limit is reached."""
 
-    Oxigraph writes a whole answer or nothing, so a cut answer is written here
-    and other formats are converted from it by Oxigraph (which escapes XML, CSV
-    and TSV correctly). Evaluation is lazy: reading stops at the limit.
+
+class _LineWriter:
+    """A file for Oxigraph to write TSV into that stops it one row past ``max_rows``.
+
+    Oxigraph evaluates lazily while it writes, so stopping the writer stops the query: an
+    endless ``SELECT *`` costs ``max_rows`` rows, not the deadline.
     """
-    names = [v.value for v in solutions.variables]
-    rows, truncated = _take(solutions, max_rows)
-    bindings = []
-    for row in rows:
-        bindings.append({n: _term_json(row[n]) for n in names if row[n] is not None})
-    doc: dict[str, object] = {"head": {"vars": names}}
-    if truncated:
+
+    def __init__(self, max_rows: int | None) -> None:
+        self.parts: list[bytes] = []
+        self.lines = 0
+        self.limit = None if max_rows is None else max_rows + 1  # + 1: the header line
+
+    def write(self, chunk: bytes) -> int:
+        self.parts.append(bytes(chunk))
+        self.lines += chunk.count(b"\n")
+        if self.limit is not None and self.lines > self.limit:
+            raise _Enough
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def rows(self) -> tuple[bytes, bool]:
+        """What was written, cut after the last row allowed, and whether it was cut."""
+        tsv = b"".join(self.parts)
+        if self.limit is None or self.lines <= self.limit:
+            return tsv, False
+        return b"\n".join(tsv.split(b"\n", self.limit)[: self.limit]) + b"\n", True
+
+
+def _solutions(
+    solutions: ox.QuerySolutions, fmt: Format, max_rows: int | None
+) -> tuple[bytes, bool]:
+    """A SELECT answer in ``fmt``, cut at ``max_rows``, written by Oxigraph throughout.
+
+    The answer is first written as TSV, where a row is exactly one line (terms are in
+    N-Triples syntax, whose strings escape line breaks), so rows are counted and cut on
+    the byte level; then it is read back and written in the format asked for. Three
+    passes in Rust cost about a fifth of building the rows in Python (measured: 10 ms
+    against 55 ms for 9,000 rows).
+    """
+    writer = _LineWriter(max_rows)
+    try:
+        solutions.serialize(cast(IO[bytes], writer), format=QRF.TSV)  # it calls write()
+    except _Enough:
+        pass
+    tsv, truncated = writer.rows()
+    if fmt is TSV:
+        return tsv, truncated
+    data = ox.parse_query_results(tsv, format=QRF.TSV).serialize(format=fmt.results) or b""
+    if truncated and fmt is JSON:
         # Said in the answer itself too (as Datasette's "truncated"), not only in a header
         # that a saved file loses. Placed before "results": readers that stream (Oxigraph's
-        # own among them) accept unknown members there, not after the bindings.
-        doc["truncated"] = True
-    doc["results"] = {"bindings": bindings}
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), truncated
+        # own among them) accept unknown members there, not after the bindings. The head
+        # before it holds only variable names, which cannot contain a quote.
+        data = data.replace(b'"results":', b'"truncated":true,"results":', 1)
+    return data, truncated
 
 
 def serialize_result(
@@ -288,10 +300,7 @@ def serialize_result(
         triples, truncated = _take(result, max_rows)
         body = ox.serialize(triples, format=chosen.rdf, prefixes=prefixes)
         return Serialized(body or b"", chosen, truncated)
-    data, truncated = _solutions_json(result, max_rows)
-    if chosen is not JSON:
-        parsed = ox.parse_query_results(data, format=QRF.JSON)
-        data = parsed.serialize(format=chosen.results) or b""
+    data, truncated = _solutions(result, chosen, max_rows)
     return Serialized(data, chosen, truncated)
 
 

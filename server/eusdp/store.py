@@ -75,9 +75,13 @@ _TOKENS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 
+_FROM_WORD = re.compile("FROM", re.IGNORECASE)
+
 
 def has_dataset_clause(query: str) -> bool:
     """True if the query names its own dataset with FROM or FROM NAMED."""
+    if not _FROM_WORD.search(query):
+        return False  # most queries: no token scan
     depth = 0
     for match in _TOKENS.finditer(query):
         if match.group("open"):

@@ -138,6 +138,35 @@ def test_rows_beyond_the_limit_are_cut_and_flagged(mini_store: Store) -> None:
     assert not exact.truncated
 
 
+# Line breaks, tabs and quotes inside values: rows are cut by count, never inside a value.
+MULTILINE = """SELECT ?n ?text WHERE { VALUES (?n ?text) {
+  (1 "one\\ntwo\\tthree") (2 "say \\"hi\\"\\r\\n") (3 "x"@en) (4 UNDEF) } } ORDER BY ?n"""
+
+
+@pytest.mark.parametrize("fmt", RESULTS_FORMATS, ids=lambda f: f.name)
+def test_written_answers_are_oxigraphs_own(mini_store: Store, fmt: formats.Format) -> None:
+    ours = serialize_result(mini_store.query(MULTILINE), fmt, max_rows=10)
+    theirs = mini_store.query(MULTILINE).serialize(format=fmt.results)
+    assert not ours.truncated
+    assert ours.body == theirs
+
+
+def test_rows_with_line_breaks_are_cut_by_count(mini_store: Store) -> None:
+    written = serialize_result(mini_store.query(MULTILINE), formats.JSON, max_rows=2)
+    doc = json.loads(written.body)
+    assert written.truncated and doc["truncated"] is True
+    assert [b["text"]["value"] for b in doc["results"]["bindings"]] == [
+        "one\ntwo\tthree",
+        'say "hi"\r\n',
+    ]
+    tsv = serialize_result(mini_store.query(MULTILINE), formats.TSV, max_rows=3)
+    assert tsv.body.decode().splitlines()[1:] == [
+        '1\t"one\\ntwo\\tthree"',
+        '2\t"say \\"hi\\"\\r\\n"',
+        '3\t"x"@en',
+    ]
+
+
 def test_cut_csv_keeps_quoting(mini_store: Store) -> None:
     written = serialize_result(mini_store.query(LABELS), formats.CSV, max_rows=2)
     rows = list(csv.reader(io.StringIO(written.body.decode("utf-8"))))

@@ -116,6 +116,15 @@ def test_from_a_graph_not_held_is_refused(listener: Listener) -> None:
     assert listener.connections == []
 
 
+def test_an_escaped_keyword_cannot_hide_a_service_from_the_check() -> None:
+    """The check is skipped for texts without the words SERVICE and FROM. That is sound
+    only while the engine, too, reads ``\\u`` escapes nowhere but in strings."""
+    hidden = "SELECT * { S\\u0045RVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
+    assert Federation().prepare(hidden) == hidden
+    with pytest.raises(SyntaxError):
+        ox.Store().query(hidden)
+
+
 def test_without_services_keeps_the_pattern_and_fetches_nothing(listener: Listener) -> None:
     text = f"ASK {{ SERVICE <{listener.url}> {{ ?s ?p ?o SERVICE <{listener.url}> {{ }} }} }}"
     local = without_services(text)

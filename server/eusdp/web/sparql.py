@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from html import escape
 
 import pyoxigraph as ox
@@ -66,43 +65,34 @@ MAX_NESTING = 256
 
 # --- looking at a query without running it --------------------------------------------
 
-# Strings, IRIs and comments are skipped: brackets or the word SERVICE in them do not count.
+# Strings, IRIs and comments are skipped: brackets in them do not count.
 _TOKENS = re.compile(
     r"""(?P<skip>"{3}.*?"{3}|'{3}.*?'{3}|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'"""
-    r"""|<[^<>"{}|^`\\\s]*>|\#[^\n]*)|(?P<open>[({\[])|(?P<close>[)}\]])"""
-    r"""|(?P<service>(?<![?$:\w.-])SERVICE(?![\w:-]))""",
-    re.IGNORECASE | re.DOTALL,
+    r"""|<[^<>"{}|^`\\\s]*>|\#[^\n]*)|(?P<open>[({\[])|(?P<close>[)}\]])""",
+    re.DOTALL,
 )
 
 
-@dataclass(frozen=True)
-class QueryScan:
-    """What a token scan sees: the deepest bracket nesting and whether SERVICE is used."""
-
-    depth: int
-    service: bool
-
-
-def scan_query(text: str) -> QueryScan:
-    """Scan SPARQL text for nesting depth and the SERVICE keyword, without parsing it."""
+def nesting_depth(text: str) -> int:
+    """The deepest bracket nesting of SPARQL text, read without parsing it."""
     depth = deepest = 0
-    service = False
     for match in _TOKENS.finditer(text):
         if match.group("open"):
             depth += 1
             deepest = max(deepest, depth)
         elif match.group("close"):
             depth = max(0, depth - 1)
-        elif match.group("service"):
-            service = True
-    return QueryScan(deepest, service)
+    return deepest
 
 
-def _check_nesting(scan: QueryScan) -> None:
-    if scan.depth > MAX_NESTING:
+def _check_nesting(text: str) -> None:
+    if sum(text.count(c) for c in "({[") <= MAX_NESTING:
+        return  # fewer brackets than the limit cannot nest deeper: no scan on the hot path
+    depth = nesting_depth(text)
+    if depth > MAX_NESTING:
         raise QueryTooComplex(
-            f"brackets nest {scan.depth} deep; this endpoint takes at most {MAX_NESTING}",
-            depth=scan.depth,
+            f"brackets nest {depth} deep; this endpoint takes at most {MAX_NESTING}",
+            depth=depth,
             limit=MAX_NESTING,
         )
 
@@ -114,7 +104,7 @@ def update_problem(text: str, params: Params) -> ProblemError:
     whose USING/WITH clauses conflict with ``using-graph-uri`` /
     ``using-named-graph-uri`` (Protocol §2.2.3), is a bad request (400).
     """
-    _check_nesting(scan_query(text))
+    _check_nesting(text)
     try:
         parsed = parse_update(text)
     except ParseBaseException as exc:
@@ -187,7 +177,7 @@ def _run_query(req: ProtocolRequest) -> Response:
     infer = flag(req.value("infer"), "infer", True)
     default_graphs = _graph_iris(req, "default-graph-uri")
     named_graphs = _graph_iris(req, "named-graph-uri")
-    _check_nesting(scan_query(req.text))
+    _check_nesting(req.text)
     form = query_form(req.text)
     if form is None and _is_update(req.text):
         raise UpdateNotAllowed(
