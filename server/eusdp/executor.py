@@ -65,7 +65,7 @@ class _Worker:
 TRIM_AFTER = 0.05
 
 
-def _malloc_trim() -> Callable[[], object]:
+def heap_trimmer() -> Callable[[], object]:
     """glibc's ``malloc_trim(0)``, or a no-op where there is none.
 
     A large query makes Oxigraph (and Python) allocate hundreds of megabytes that
@@ -92,7 +92,7 @@ def _serve(work: Callable[[Job], Outcome], conn: Connection, parent_end: Connect
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     faulthandler.disable()  # a crash is reported to the parent by the exit code
-    trim = _malloc_trim()
+    trim = heap_trimmer()
     while True:
         try:
             job = conn.recv()

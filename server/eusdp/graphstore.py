@@ -10,15 +10,20 @@
 - one named graph (``?graph=IRI``): any graph of :meth:`Store.graphs`, extra
   graphs and the inferred graph included. Quad formats write it under its name.
 
-Writing is cached per store (the store never changes, so neither do the bytes)
-in a small bounded LRU; a cache key also names the representation in its ETag.
+Writing is cached per store (the store never changes, so neither do the bytes): a
+small representation in a bounded in-memory LRU, a large one (a dump of a big graph)
+in a file of the cache folder, which every worker process then streams from instead of
+each holding the whole dump in its memory. A cache key also names the representation
+in its ETag.
 Errors are the typed :mod:`eusdp.errors` problems, so the web layer only raises
 what this module raises.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -33,6 +38,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from .errors import BadParameter, UnknownGraph
+from .executor import heap_trimmer
 from .export import (
     QUAD_FORMATS,
     _plain,  # shared with export so a graph and a dump write literals alike
@@ -60,8 +66,12 @@ EXPORT_NAMES = {
     "nq": "nquads",
 }
 
-#: Written representations kept per store: every dump in every format fits many times over.
-CACHE_SIZE = 64
+#: Memory for written representations, per store and process: the project graph's dumps
+#: in every format fit many times over.
+MEMORY_BYTES = 32 * 1024 * 1024
+#: The largest representation kept in memory; a larger one is kept in a file, if there is
+#: a cache folder (at a million triples one N-Triples dump is ~240 MB).
+MEMORY_ITEM_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -191,9 +201,68 @@ def _export_name(fmt: str) -> str:
         ) from None
 
 
-def render(store: Store, selection: Selection, fmt: str) -> bytes:
-    """The bytes of a selection in a ``format=`` short name; written once per store."""
-    return cached(store, ("data", selection, fmt), lambda: _render(store, selection, fmt))
+def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
+    """A selection in a ``format=`` short name, written once per store: the bytes, or the
+    file that holds them when they are too large to keep in memory."""
+    key = ("data", selection, fmt)
+    kept = _recall(store, key)
+    if kept is not None:
+        return kept
+    path = _dump_path(store, key, fmt)
+    if path is None:
+        return cached(store, key, lambda: _render(store, selection, fmt))
+    if path.exists():
+        return path
+    try:
+        with _exclusive(path):  # one process writes a dump; the others wait, then read it
+            if path.exists():
+                return path
+            data = _render(store, selection, fmt)
+            if len(data) <= MEMORY_ITEM_BYTES:
+                _remember(store, key, data)
+                return data
+            _write_file(path, data)
+    except OSError:  # an unwritable cache folder costs speed, never the answer
+        return cached(store, key, lambda: _render(store, selection, fmt))
+    del data
+    _trim()  # the dump was hundreds of MB of this worker's heap: give them back
+    return path
+
+
+_trim = heap_trimmer()
+
+
+def _dump_path(store: Store, key: tuple[Hashable, ...], fmt: str) -> Path | None:
+    folder = store.settings.cache_dir
+    if folder is None:
+        return None
+    return folder / "dumps" / f"{etag(store, *key)}.{fmt}"
+
+
+class _exclusive:
+    """An exclusive ``flock`` on ``path``'s lock file, between processes and threads alike
+    (each entry opens the file anew, and flock locks belong to the open file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.lock = path.with_name(path.name + ".lock")
+
+    def __enter__(self) -> None:
+        self.lock.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)  # closing releases the lock
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write whole or not at all: a reader never sees half a dump."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _render(store: Store, selection: Selection, fmt: str) -> bytes:
@@ -217,22 +286,40 @@ _CACHE: WeakKeyDictionary[Store, OrderedDict[Hashable, bytes]] = WeakKeyDictiona
 _LOCK = threading.Lock()
 
 
+def _recall(store: Store, key: Hashable) -> bytes | None:
+    with _LOCK:
+        entries = _CACHE.get(store)
+        if entries is None or key not in entries:
+            return None
+        entries.move_to_end(key)
+        return entries[key]
+
+
+def _remember(store: Store, key: Hashable, data: bytes) -> None:
+    if len(data) > MEMORY_ITEM_BYTES:
+        return
+    with _LOCK:
+        entries = _CACHE.setdefault(store, OrderedDict())
+        entries[key] = data
+        entries.move_to_end(key)
+        total = sum(len(v) for v in entries.values())
+        while total > MEMORY_BYTES:
+            _, old = entries.popitem(last=False)
+            total -= len(old)
+
+
 def cached(store: Store, key: Hashable, make: Callable[[], bytes]) -> bytes:
-    """``make()``, remembered per store under ``key`` (least recently used out first).
+    """``make()``, remembered per store under ``key`` if small enough (least recently used
+    out first).
 
     Two threads missing together may both write; the bytes are the same, so the
     lock only guards the dictionary, never the (slow) writing.
     """
-    with _LOCK:
-        entries = _CACHE.setdefault(store, OrderedDict())
-        if key in entries:
-            entries.move_to_end(key)
-            return entries[key]
+    kept = _recall(store, key)
+    if kept is not None:
+        return kept
     data = make()
-    with _LOCK:
-        entries[key] = data
-        while len(entries) > CACHE_SIZE:
-            entries.popitem(last=False)
+    _remember(store, key, data)
     return data
 
 

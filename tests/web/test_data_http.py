@@ -5,6 +5,7 @@ writes are refused with 405, and caches can revalidate."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -14,9 +15,11 @@ from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, VOID, XSD
 from web_support import ALPHA, BETA
 
+from conftest import mini_settings
+from eusdp import graphstore
 from eusdp.config import Settings
 from eusdp.formats import GRAPH_FORMATS, Format
-from eusdp.store import Store
+from eusdp.store import Store, build_store
 from eusdp.terms import to_rdflib
 from eusdp.web import create_app
 
@@ -568,3 +571,65 @@ def test_void_data_dumps_resolve(web: FlaskClient) -> None:
         response = web.get(dump.removeprefix("http://localhost"))
         assert response.status_code == 200, dump
         assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+# --- large dumps: kept in a file of the cache folder, streamed ---------------------------
+
+
+@pytest.fixture()
+def small_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every dump counts as large: kept in a file, not in memory."""
+    monkeypatch.setattr(graphstore, "MEMORY_ITEM_BYTES", 100)
+
+
+def _dump_app(tmp_path: Path, cache: str) -> Flask:
+    settings = mini_settings(tmp_path / cache)
+    return create_app(settings, build_store(settings))
+
+
+@pytest.mark.usefixtures("small_memory")
+def test_a_large_dump_is_written_once_to_a_file_and_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = mini_settings(None)
+    client = create_app(settings, build_store(settings)).test_client()
+    expected = client.get("/data?format=nt", buffered=True)
+    writes: list[object] = []
+    real = graphstore._render
+    monkeypatch.setattr(
+        graphstore, "_render", lambda *args: writes.append(args) or real(*args)
+    )
+    # two apps on one cache folder: as two worker processes of one server (buffered: a
+    # test client leaves a streamed body open, a server closes it)
+    first, second = (_dump_app(tmp_path, "cache").test_client() for _ in range(2))
+    got = first.get("/data?format=nt", buffered=True)
+    again = second.get("/data?format=nt", buffered=True)
+    assert got.status_code == again.status_code == 200
+    assert got.data == again.data == expected.data
+    assert ALPHA_TRIPLE[2].n3().encode() not in got.data  # extra graphs are not in the dataset
+    assert b"<https://w3id.org/eusdp/id/japan-partnership>" in got.data
+    assert int(got.headers["Content-Length"]) == len(expected.data)
+    assert got.headers["ETag"] == expected.headers["ETag"]
+    assert len(writes) == 1  # the second app read the file the first one wrote
+    files = [p.name for p in (tmp_path / "cache" / "dumps").iterdir() if p.suffix == ".nt"]
+    assert files == [got.headers["ETag"].strip('"') + ".nt"]
+    assert second.head("/data?format=nt").headers["Content-Length"] == str(len(expected.data))
+    tag = got.headers["ETag"]
+    revalidated = second.get("/data?format=nt", headers={"If-None-Match": tag}, buffered=True)
+    assert revalidated.status_code == 304
+
+
+@pytest.mark.usefixtures("small_memory")
+def test_an_unwritable_cache_folder_still_answers(tmp_path: Path) -> None:
+    (tmp_path / "cache").write_text("a file where the folder should be")
+    got = _dump_app(tmp_path, "cache").test_client().get("/data?format=nt", buffered=True)
+    assert got.status_code == 200
+    assert b"<https://w3id.org/eusdp/id/japan-partnership>" in got.data
+
+
+def test_small_dumps_stay_in_memory(tmp_path: Path) -> None:
+    got = _dump_app(tmp_path, "cache").test_client().get("/data?format=nt", buffered=True)
+    assert got.status_code == 200
+    assert not (tmp_path / "cache" / "dumps").exists() or not any(
+        p.suffix == ".nt" for p in (tmp_path / "cache" / "dumps").iterdir()
+    )

@@ -21,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Blueprint, Response, request, url_for
+from werkzeug.wsgi import wrap_file
 
 from ..describe import describe
 from ..errors import ReadOnlyGraphStore
@@ -51,10 +53,18 @@ def _params() -> ProtocolRequest:
     return ProtocolRequest("service", "", request.args.to_dict(flat=False))
 
 
+#: Bytes read from a dump file per chunk sent.
+FILE_CHUNK = 1024 * 1024
+
+
 def _conditional(
-    body: Callable[[], bytes], tag: str, fmt: Format, cache_control: str, vary: bool = True
+    body: Callable[[], bytes | Path], tag: str, fmt: Format, cache_control: str, vary: bool = True
 ) -> Response:
-    """A response with validators; 304 without writing anything when the client has it."""
+    """A response with validators; 304 without writing anything when the client has it.
+
+    A body kept in a file (a large dump) is streamed from it, never read whole, and is
+    left out of the response cache.
+    """
     response = Response(content_type=fmt.content_type)
     response.set_etag(tag)
     response.headers["Cache-Control"] = cache_control
@@ -63,7 +73,14 @@ def _conditional(
     if request.if_none_match.contains_weak(tag):  # RFC 9110 §13.1.2: weak comparison
         response.status_code = 304  # werkzeug drops the entity headers when sending it
         return response
-    response.set_data(body())
+    data = body()
+    if isinstance(data, Path):  # written whole and renamed into place: it never changes
+        response.content_length = data.stat().st_size
+        if request.method != "HEAD":  # a HEAD response's body is dropped, never closed
+            response.response = wrap_file(request.environ, data.open("rb"), FILE_CHUNK)
+            response.direct_passthrough = True
+        return response
+    response.set_data(data)
     mark_cacheable(request.environ)  # a function of the URL, Accept, Host and the graph
     return response
 
