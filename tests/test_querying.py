@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from eusdp.config import Settings
 from eusdp.executor import Overrun
 from eusdp.querying import AnswerTooLarge, QueryAnswer, QueryJob, QueryService, query_form
 from eusdp.store import Store
@@ -176,3 +177,22 @@ def test_the_waiters_share_the_failure(
     # Nothing was cached and nothing stays in flight: the next run evaluates again.
     monkeypatch.undo()
     assert not service.run(QueryJob(NATO, "json")).cached
+
+
+@pytest.mark.parametrize(
+    ("cores", "overrides", "expected"),
+    [
+        (2, {}, 2),  # 2 cores, 2 server processes: 2 each (one slow query leaves one free)
+        (8, {}, 4),  # 8 cores over 2 processes
+        (32, {}, 4),  # never more than the threads that wait on them
+        (8, {"workers": 1, "threads": 16}, 8),
+        (1, {"workers": 1}, 2),
+        (None, {}, 2),  # cores unknown
+        (2, {"query_workers": 7}, 7),  # said outright: as said
+    ],
+)
+def test_query_workers_follow_the_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, overrides: dict[str, int], expected: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert Settings(**overrides).query_worker_count == expected  # type: ignore[arg-type]

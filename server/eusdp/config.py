@@ -56,7 +56,8 @@ class Settings:
     max_query_bytes: int = 100_000
     #: Deadline of one query, in seconds; a client may ask for less with ``timeout=``.
     query_timeout: float = 10.0
-    #: Query worker processes per server process (0: as many as ``threads``).
+    #: Query worker processes per server process (0: the machine's cores shared among the
+    #: server processes, at least 2 each, at most ``threads``; see ``query_worker_count``).
     query_workers: int = 0
     #: Run queries in killable worker processes (off only for debugging).
     isolate_queries: bool = True
@@ -87,6 +88,20 @@ class Settings:
     @property
     def shapes_file(self) -> Path:
         return self.ontology_dir / "shapes.ttl"
+
+    @property
+    def query_worker_count(self) -> int:
+        """Query workers per server process, ``query_workers`` or else from the cores.
+
+        Queries are CPU-bound, so workers beyond the cores add no speed, only memory:
+        each is a process with its own engine caches (~60 MiB at a million triples on
+        disk). Two per server process at least, so that one long query leaves a worker
+        free; never more than ``threads``, which are all that can wait on them.
+        """
+        if self.query_workers > 0:
+            return self.query_workers
+        cores = os.cpu_count() or 2
+        return min(self.threads, max(2, -(-cores // self.workers)))
 
     @property
     def remote_options(self) -> RemoteOptions:

@@ -36,7 +36,7 @@ class Served:
 def query_service(store: Store, settings: Settings) -> QueryService:
     return QueryService(
         store,
-        workers=settings.query_workers or settings.threads,
+        workers=settings.query_worker_count,
         deadline=settings.query_timeout,
         max_bytes=settings.max_response_bytes,
         cache_bytes=settings.cache_bytes,
