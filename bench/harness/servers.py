@@ -40,6 +40,8 @@ class Context:
     oxigraph_dir: Path
     work: Path
     peers_bin: Path
+    #: Where eusdp keeps its store on disk (``serve --store-dir``); None: in memory.
+    store_dir: Path | None = None
     startup_timeout: float = 600.0
 
 
@@ -98,8 +100,11 @@ class Eusdp(Server):
     name = "eusdp"
 
     def argv(self, ctx: Context, port: int) -> list[str]:
-        return [sys.executable, "-m", "eusdp", "serve", "--port", str(port), "--host",
+        argv = [sys.executable, "-m", "eusdp", "serve", "--port", str(port), "--host",
                 "127.0.0.1", "--data-dir", str(ctx.data_dir), "--cache-dir", str(ctx.cache_dir)]
+        if ctx.store_dir is not None:
+            argv += ["--store-dir", str(ctx.store_dir)]
+        return argv
 
     def env(self, ctx: Context) -> dict[str, str]:
         return {**os.environ, **EUSDP_ENV}
