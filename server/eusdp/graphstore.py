@@ -205,25 +205,33 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
     """A selection in a ``format=`` short name, written once per store: the bytes, or the
     file that holds them when they are too large to keep in memory."""
     key = ("data", selection, fmt)
-    kept = _recall(store, key)
-    if kept is not None:
-        return kept
+
+    def make() -> bytes:
+        return _render(store, selection, fmt)
+
     path = _dump_path(store, key, fmt)
     if path is None:
-        return cached(store, key, lambda: _render(store, selection, fmt))
+        return cached(store, key, make)
     if path.exists():
         return path
     try:
-        with _exclusive(path):  # one process writes a dump; the others wait, then read it
-            if path.exists():
-                return path
-            data = _render(store, selection, fmt)
-            if len(data) <= MEMORY_ITEM_BYTES:
-                _remember(store, key, data)
-                return data
+        lock = _lock(path)
+    except OSError:  # a cache folder that cannot be written costs speed, never the answer
+        return cached(store, key, make)
+    try:  # one process writes a dump; the others wait for it here, then read the file
+        kept = _recall(store, key)
+        if kept is not None or path.exists():
+            return kept if kept is not None else path
+        data = make()
+        if len(data) <= MEMORY_ITEM_BYTES:
+            _remember(store, key, data)
+            return data
+        try:
             _write_file(path, data)
-    except OSError:  # an unwritable cache folder costs speed, never the answer
-        return cached(store, key, lambda: _render(store, selection, fmt))
+        except OSError:
+            return data
+    finally:
+        os.close(lock)  # closing releases the lock
     del data
     _trim()  # the dump was hundreds of MB of this worker's heap: give them back
     return path
@@ -239,20 +247,19 @@ def _dump_path(store: Store, key: tuple[Hashable, ...], fmt: str) -> Path | None
     return folder / "dumps" / f"{etag(store, *key)}.{fmt}"
 
 
-class _exclusive:
-    """An exclusive ``flock`` on ``path``'s lock file, between processes and threads alike
-    (each entry opens the file anew, and flock locks belong to the open file)."""
-
-    def __init__(self, path: Path) -> None:
-        self.lock = path.with_name(path.name + ".lock")
-
-    def __enter__(self) -> None:
-        self.lock.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)  # closing releases the lock
+def _lock(path: Path) -> int:
+    """An exclusive ``flock`` on ``path``'s lock file, held until the descriptor is closed.
+    It excludes threads as well as processes: each call opens the file anew, and a flock
+    belongs to the open file."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _write_file(path: Path, data: bytes) -> None:
