@@ -182,12 +182,12 @@ def test_the_waiters_share_the_failure(
 @pytest.mark.parametrize(
     ("cores", "overrides", "expected"),
     [
-        (2, {}, 2),  # 2 cores, 2 server processes: 2 each (one slow query leaves one free)
+        (2, {}, 1),  # 2 cores, 2 server processes: one worker per core
         (8, {}, 4),  # 8 cores over 2 processes
         (32, {}, 4),  # never more than the threads that wait on them
         (8, {"workers": 1, "threads": 16}, 8),
-        (1, {"workers": 1}, 2),
-        (None, {}, 2),  # cores unknown
+        (1, {}, 1),  # fewer cores than processes: one each all the same
+        (None, {}, 1),  # cores unknown
         (2, {"query_workers": 7}, 7),  # said outright: as said
     ],
 )
