@@ -59,6 +59,9 @@ class Settings:
     #: Query worker processes per server process (0: the machine's cores shared among the
     #: server processes, at least 1 each, at most ``threads``; see ``query_worker_count``).
     query_workers: int = 0
+    #: Seconds ``serve`` may spend, before its processes fork, answering every canned query
+    #: into the cache they all inherit (0: none; the first request of each then evaluates).
+    prime_seconds: float = 10.0
     #: Run queries in killable worker processes (off only for debugging).
     isolate_queries: bool = True
     #: Largest serialised answer sent, in bytes.

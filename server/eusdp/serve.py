@@ -26,10 +26,12 @@ Run it as ``eusdp serve`` (the CLI) or ``python -m eusdp.serve`` (settings from
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +41,8 @@ from .building import build_in_child
 from .config import Settings, load_settings
 from .loader import DataError
 from .validation import InvalidData
+
+log = logging.getLogger("eusdp.serve")
 
 #: The least stack a request thread gets.
 MIN_THREAD_STACK = 256 * 1024 * 1024
@@ -107,6 +111,12 @@ def serve(settings: Settings, *, app: Flask | None = None) -> None:
         # Refuse invalid data before binding the port: never serve half a graph. Built in a
         # child process, so that this one (and every worker it forks) holds only the store.
         app = create_app(settings, build_in_child(settings, check=True))
+    if settings.prime_seconds > 0:
+        from .web.queries import prime
+
+        began = time.monotonic()
+        primed = prime(app, settings.prime_seconds)
+        log.info("primed %d canned queries in %.2f s", len(primed), time.monotonic() - began)
     run_app(app, granian_options(settings), thread_stack_bytes(settings))
 
 

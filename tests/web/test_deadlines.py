@@ -88,3 +88,14 @@ def test_an_endless_select_star_is_cut_at_the_row_limit_not_run_forever(server: 
     assert status == 200
     assert headers["x-eusdp-truncated"] == "true"
     assert len(json.loads(body)["results"]["bindings"]) == int(headers["x-eusdp-max-rows"])
+
+
+def test_the_canned_answers_are_ready_before_the_first_request(server: LiveServer) -> None:
+    """``serve`` answered the canned queries into the cache before its workers forked."""
+    status, headers, body = server.request(
+        "GET", "/queries/asian-partners", headers={"Accept": "application/sparql-results+json"}
+    )
+    assert status == 200
+    assert headers.get("x-eusdp-cache") == "hit"
+    rows = json.loads(body)["results"]["bindings"]
+    assert [r["partnerLabel"]["value"] for r in rows] == ["Japan", "South Korea"]

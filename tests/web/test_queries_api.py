@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from eusdp.catalog import CatalogError
 from eusdp.config import Settings
 from eusdp.store import Store
 from eusdp.web import create_app
+from eusdp.web.queries import prime
 
 ROOT = Path(__file__).resolve().parents[2]
 ID = "https://w3id.org/eusdp/id/"
@@ -529,3 +531,29 @@ def test_a_parameter_may_not_be_called_format(
     files = {"bad.rq": "#+ params:\n#+   - name: format\nSELECT ?format WHERE { }\n"}
     with pytest.raises(CatalogError, match="reserved"):
         tiny_client(tmp_path, project_settings, store, files=files)
+
+
+# --- priming: the canned answers in the cache before the first request ------------------
+
+
+def test_priming_answers_each_cacheable_canned_query_ahead(
+    project_settings: Settings, store: Store
+) -> None:
+    app = create_app(project_settings, store)
+    before = set(multiprocessing.active_children())
+    primed = prime(app, budget=60)
+    # every query of the catalogue (all have defaults for their parameters) except the one
+    # calling Wikidata: a SERVICE answer is never cached, so never fetched at start
+    assert primed == [name for name in NAMES if name != "partners-wikidata-facts"]
+    assert set(multiprocessing.active_children()) <= before  # no query worker outlives it
+    client = app.test_client()
+    first = client.get("/queries/partners-in-nato")
+    assert first.headers["X-Eusdp-Cache"] == "hit"  # already answered: no evaluation
+    assert labels(first) == NATO_PARTNERS
+    assert client.get("/queries/partners-in-nato?format=csv").headers.get("X-Eusdp-Cache") is None
+
+
+def test_no_budget_primes_nothing(project_settings: Settings, store: Store) -> None:
+    app = create_app(project_settings, store)
+    assert prime(app, budget=0) == []
+    assert app.test_client().get("/queries/partners-in-nato").headers.get("X-Eusdp-Cache") is None

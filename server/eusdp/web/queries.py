@@ -18,6 +18,8 @@ bound as RDF terms by :meth:`CannedQuery.bind`; nothing is pasted into a query.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any, TypeVar
@@ -41,7 +43,7 @@ from ..openapi import (
 )
 from ..querying import QueryJob, bindings_tuple, declared_prefixes
 from ..terms import OxTerm
-from . import current_settings
+from . import current_settings, state
 from .answers import answer, deadline_param
 from .protocol import (
     FORM,
@@ -54,6 +56,7 @@ from .protocol import (
     parse_pairs,
 )
 
+log = logging.getLogger("eusdp.queries")
 bp = Blueprint("queries", __name__)
 
 _CATALOG = "eusdp.catalog"
@@ -168,7 +171,13 @@ def run(name: str) -> Response:
     query = _get(name)
     if request.method == "POST" and query.method != "POST":
         raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
-    req = ProtocolRequest("query", query.text, _request_params())
+    job, deadline = _job(query, _request_params())
+    return answer(job, deadline)
+
+
+def _job(query: CannedQuery, params: dict[str, list[str]]) -> tuple[QueryJob, float | None]:
+    """The job a request with these parameters asks for (its cache key), and its deadline."""
+    req = ProtocolRequest("query", query.text, params)
     bindings = _bind(query, req.params)
     infer = _reserved("infer", lambda: flag(req.value("infer"), "infer", True))
     chosen = _reserved("format", lambda: choose_format(req, formats_for(query.query_type)))
@@ -181,7 +190,41 @@ def run(name: str) -> Response:
         max_rows=current_settings().max_rows,
         prefixes=declared_prefixes(query.text) if chosen.rdf is not None else (),
     )
-    return answer(job, deadline)
+    return job, deadline
+
+
+def prime(app: Flask, budget: float) -> list[str]:
+    """Answer each canned query as a plain ``GET /queries/<name>`` would, into the cache.
+
+    Run once by the server before its processes fork, so that each inherits the answers:
+    the first client of a showcase query never waits for its evaluation (at a million
+    triples, seconds). Queries are taken in catalogue order until ``budget`` seconds
+    are spent; one that needs a parameter, fails or overruns is left to its first
+    request, and one that calls a SERVICE is never cached, so never asked here. The
+    query workers used are stopped after, so none outlives the fork.
+    Returns the names primed.
+    """
+    primed: list[str] = []
+    stop = time.monotonic() + budget
+    with app.test_request_context():
+        service = state().queries
+        try:
+            for query in current_catalog():
+                left = stop - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    job, _ = _job(query, {})
+                    if not service.cacheable(job):  # SERVICE: never cached, never called here
+                        continue
+                    service.run(job, left)
+                except Exception as exc:  # any failure leaves it to its first request
+                    log.info("not primed: %s (%s)", query.name, exc)
+                    continue
+                primed.append(query.name)
+        finally:
+            service.close()
+    return primed
 
 
 def _request_params() -> dict[str, list[str]]:
