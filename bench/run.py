@@ -306,16 +306,26 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
         samples: dict[tuple[str, str], list[LoadResult]] = {}
         queried = [n for n, (s, _) in live.items() if s.answers_queries]
         floor_names = [n for n, (s, _) in live.items() if not s.answers_queries]
+        pids = [running.proc.pid for _, running in live.values()]
+
+        def settle() -> None:
+            """No run pays for the requests an earlier one left running, in any server."""
+            waited = procs.wait_idle(pids)
+            if waited > 2:
+                say(f"[{scale}] waited {waited:g} s for the servers to finish earlier requests")
+
         if args.warmup > 0:  # first requests pay for connections, caches and lazy pools
             say(f"[{scale}] warming up: {args.warmup:g} s per server and workload")
             for workload in workloads:
                 for name in queried:
+                    settle()
                     driver.run(*live[name], workload, seconds=args.warmup)
         for repeat in range(args.repeat):
             for index, workload in enumerate(workloads):
                 shift = (repeat + index) % len(queried)
                 for name in queried[shift:] + queried[:shift]:  # interleaved, order rotated
                     server, running = live[name]
+                    settle()
                     sample = driver.run(server, running, workload)
                     samples.setdefault((name, workload.name), []).append(sample)
                     say(f"[{scale}] run {repeat + 1}/{args.repeat} {workload.name:<32} "
@@ -324,6 +334,7 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
             for name in floor_names:
                 server, running = live[name]
                 hello = Workload("hello", "hello")
+                settle()
                 sample = driver.run(server, running, hello)
                 samples.setdefault((name, "hello"), []).append(sample)
                 say(f"[{scale}] run {repeat + 1}/{args.repeat} hello {name:<16} "

@@ -86,6 +86,24 @@ def test_parallel_jobs_use_separate_workers(pool: Executor[tuple[str, float], st
     assert time.monotonic() - start < 0.75  # two at once, not one after the other
 
 
+def test_the_wait_for_a_worker_counts_against_the_deadline() -> None:
+    """A job that queued 0.6 s behind another has 0.4 s of its 1 s left: a 0.7 s job
+    overruns (it would not have, had the wait been free)."""
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=5)
+    try:
+        blocker = threading.Thread(target=lambda: executor.run(("sleep", 0.6), deadline=5))
+        blocker.start()
+        time.sleep(0.05)
+        start = time.monotonic()
+        with pytest.raises(Overrun):
+            executor.run(("sleep", 0.7), deadline=1.0)
+        assert time.monotonic() - start < 1.5
+        blocker.join()
+        assert executor.run(("sleep", 0.7), deadline=1.0) == "slept"  # alone, it fits
+    finally:
+        executor.close()
+
+
 def test_busy_when_every_worker_is_taken() -> None:
     executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=0.2)
     try:

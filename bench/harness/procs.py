@@ -94,6 +94,37 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU time of these processes' trees, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for root in pids:
+        for member in tree(root):
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def wait_idle(pids: Sequence[int], *, window: float = 0.5, share: float = 0.05,
+              timeout: float = 120.0) -> float:
+    """Wait until these processes' trees use less than ``share`` of a core over ``window``
+    seconds (or ``timeout`` passes); the seconds waited.
+
+    A load generator that stops leaves the requests it had sent running in the server: at
+    scale, seconds of work that the next timed run would otherwise pay for.
+    """
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        before = cpu_seconds(pids)
+        time.sleep(window)
+        if cpu_seconds(pids) - before < share * window:
+            break
+    return round(time.monotonic() - began, 2)
+
+
 def _status_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

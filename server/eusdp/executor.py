@@ -135,9 +135,9 @@ class Executor(Generic[Job, Outcome]):
         self.started += 1
         return _Worker(process, parent)
 
-    def _take(self) -> _Worker:
-        if not self._free.acquire(timeout=self._wait):
-            raise Busy(f"no query worker became free within {self._wait:g} s")
+    def _take(self, wait: float) -> _Worker:
+        if not self._free.acquire(timeout=wait):
+            raise Busy(f"no query worker became free within {wait:g} s")
         with self._lock:
             if self._pid != os.getpid():  # first use in this process (or after a fork)
                 self._pid = os.getpid()
@@ -165,13 +165,18 @@ class Executor(Generic[Job, Outcome]):
         return worker.process.exitcode
 
     def run(self, job: Job, deadline: float) -> Outcome:
-        """``work(job)`` in a worker; :class:`Overrun` after ``deadline`` seconds."""
-        worker = self._take()
+        """``work(job)`` in a worker; :class:`Overrun` once ``deadline`` seconds have passed
+        since this call, the wait for a free worker included: a job queued behind others
+        (say, by a client that has since gone away) holds its thread no longer than its
+        deadline."""
+        began = time.monotonic()
+        worker = self._take(min(self._wait, deadline))
+        left = max(deadline - (time.monotonic() - began), 0.001)
         keep: _Worker | None = None
         try:
             try:
                 worker.conn.send(job)
-                if not worker.conn.poll(deadline):
+                if not worker.conn.poll(left):
                     self._kill(worker)
                     raise Overrun(deadline)
                 outcome: Outcome = worker.conn.recv()

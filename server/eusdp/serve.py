@@ -103,10 +103,21 @@ def run_app(app: Callable[..., Any], options: dict[str, Any], stack_bytes: int) 
     server.serve(target_loader=lambda _target: app)
 
 
+def _log_to_stderr() -> None:
+    """The server's own messages (priming, rebuilds, failures) on stderr, beside Granian's."""
+    logger = logging.getLogger("eusdp")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def serve(settings: Settings, *, app: Flask | None = None) -> None:
     """Serve until stopped (SIGINT/SIGTERM). Builds the store now, in this (main) process."""
     from .web import create_app
 
+    _log_to_stderr()
     if app is None:
         # Refuse invalid data before binding the port: never serve half a graph. Built in a
         # child process, so that this one (and every worker it forks) holds only the store.
