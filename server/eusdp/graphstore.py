@@ -49,6 +49,7 @@ from .export import (
     prefixes,
     serialize,
 )
+from .inference import write_atomic
 from .store import Store
 from .terms import to_oxigraph
 
@@ -227,7 +228,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
             _remember(store, key, data)
             return data
         try:
-            _write_file(path, data)
+            write_atomic(path, data)  # a reader never sees half a dump
         except OSError:
             return data
     finally:
@@ -260,16 +261,6 @@ def _lock(path: Path) -> int:
         os.close(fd)
         raise
     return fd
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write whole or not at all: a reader never sees half a dump."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _render(store: Store, selection: Selection, fmt: str) -> bytes:
