@@ -24,6 +24,10 @@ def work(job: tuple[str, float]) -> str:
         os.kill(os.getpid(), signal.SIGSEGV)
     if kind == "pid":
         return str(os.getpid())
+    if kind == "span":  # when it ran, on the clock every process shares
+        began = time.monotonic()
+        time.sleep(value)
+        return f"{began} {time.monotonic()}"
     return f"echo {value}"
 
 
@@ -116,3 +120,43 @@ def test_busy_when_every_worker_is_taken() -> None:
         assert executor.run(("echo", 5), deadline=5) == "echo 5"
     finally:
         executor.close()
+
+
+def test_a_spare_worker_takes_short_jobs_while_a_long_one_runs() -> None:
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, spare=1, stall=0.3)
+    try:
+        long: list[str] = []
+        blocker = threading.Thread(target=lambda: long.append(executor.run(("span", 2.0), 5)))
+        blocker.start()
+        time.sleep(0.5)  # the long job has now run past the stall time
+        short = executor.run(("span", 0.05), deadline=5)
+        blocker.join()
+        assert float(short.split()[1]) < float(long[0].split()[1])  # done before the long one
+    finally:
+        executor.close()
+
+
+def test_short_jobs_do_not_spill_onto_the_spare() -> None:
+    """Jobs shorter than the stall time run one at a time on the one worker: no more at
+    once than ``size``, so no more than the cores."""
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, spare=1, stall=5.0)
+    try:
+        spans = _spans_in_parallel([executor, executor])
+        (_, first_end), (second_start, _) = spans
+        assert second_start >= first_end
+    finally:
+        executor.close()
+
+
+def _spans_in_parallel(pools: list[Executor[tuple[str, float], str]]) -> list[tuple[float, float]]:
+    """Run one 0.3 s job in each pool at once; when each ran."""
+    out: list[str] = []
+    threads = [
+        threading.Thread(target=lambda p=p: out.append(p.run(("span", 0.3), deadline=5)))
+        for p in pools
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted((float(a), float(b)) for a, b in (line.split() for line in out))

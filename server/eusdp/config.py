@@ -59,6 +59,9 @@ class Settings:
     #: Query worker processes per server process (0: the machine's cores shared among the
     #: server processes, at least 1 each, at most ``threads``; see ``query_worker_count``).
     query_workers: int = 0
+    #: More query workers per server process that take queries only while every other one
+    #: has been busy for over half a second: one long query does not hold up short ones.
+    spare_query_workers: int = 1
     #: Seconds ``serve`` may spend, before its processes fork, answering every canned query
     #: into the cache they all inherit (0: none; the first request of each then evaluates).
     prime_seconds: float = 10.0
@@ -101,9 +104,8 @@ class Settings:
         each answered 290 / 186 req/s on two ad-hoc queries; two each, 198 / 118, with
         1.5x the CPU per query (the workers displace each other's caches), and each
         worker is a process with its own engine caches (~60 MiB at 1M triples on disk).
-        The price: a query that runs long holds its process's worker, and that process's
-        other queries wait for it (never past the deadline); ``query_workers`` buys more
-        at once.
+        A query that runs long would hold its process's worker; ``spare_query_workers``
+        take the other queries meanwhile.
         """
         if self.query_workers > 0:
             return self.query_workers

@@ -112,18 +112,34 @@ class Executor(Generic[Job, Outcome]):
     ``work`` must catch its own exceptions and return them as part of the outcome:
     an exception that escapes it ends the worker, which is reported as
     :class:`WorkerDied`.
+
+    ``spare`` more workers take jobs only while every running job has run for ``stall``
+    seconds or more: one long query does not hold up the short ones behind it, yet
+    short queries never run more at once than ``size`` (more jobs at once than cores
+    cost CPU per job, see ``Settings.query_worker_count``).
     """
 
-    def __init__(self, work: Callable[[Job], Outcome], size: int, *, wait: float = 30.0) -> None:
+    def __init__(
+        self,
+        work: Callable[[Job], Outcome],
+        size: int,
+        *,
+        wait: float = 30.0,
+        spare: int = 0,
+        stall: float = 0.5,
+    ) -> None:
         if size < 1:
             raise ValueError("an executor needs at least one worker")
         self._work = work
         self._size = size
+        self._spare = spare
+        self._stall = stall
         self._wait = wait
         self._ctx = multiprocessing.get_context("fork")
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a job started or ended
         self._idle: list[_Worker] = []
-        self._free = threading.Semaphore(size)
+        self._running: dict[object, float] = {}  # reservation -> when its job began
         self._pid = -1
         self.started = 0  # workers started, replacements included: for tests and /health
 
@@ -135,26 +151,55 @@ class Executor(Generic[Job, Outcome]):
         self.started += 1
         return _Worker(process, parent)
 
-    def _take(self, wait: float) -> _Worker:
-        if not self._free.acquire(timeout=wait):
-            raise Busy(f"no query worker became free within {wait:g} s")
+    def _own(self) -> None:
+        """First use in this process (or after a fork): nothing inherited is ours."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._idle = []
+            self._running = {}
+
+    def _reserve(self, wait: float) -> object:
+        """A place to run a job: one of ``size``, or a spare while every job runs long."""
+        until = time.monotonic() + wait
+        with self._changed:
+            self._own()
+            while True:
+                now = time.monotonic()
+                busy = len(self._running)
+                stalled = all(now - began >= self._stall for began in self._running.values())
+                if busy < self._size or (busy < self._size + self._spare and stalled):
+                    token = object()
+                    self._running[token] = now
+                    return token
+                left = until - now
+                if left <= 0:
+                    raise Busy(f"no query worker became free within {wait:g} s")
+                if busy < self._size + self._spare:  # a spare is free once all run long
+                    youngest = max(self._running.values())
+                    left = min(left, max(youngest + self._stall - now, 0.001))
+                self._changed.wait(left)
+
+    def _release(self, token: object) -> None:
+        with self._changed:
+            self._running.pop(token, None)
+            self._changed.notify()
+
+    def _take(self, wait: float) -> tuple[object, _Worker]:
+        token = self._reserve(wait)
         with self._lock:
-            if self._pid != os.getpid():  # first use in this process (or after a fork)
-                self._pid = os.getpid()
-                self._idle = []
             if self._idle:
-                return self._idle.pop()
+                return token, self._idle.pop()
         try:
-            return self._spawn()
+            return token, self._spawn()
         except BaseException:
-            self._free.release()
+            self._release(token)
             raise
 
-    def _give_back(self, worker: _Worker | None) -> None:
+    def _give_back(self, token: object, worker: _Worker | None) -> None:
         with self._lock:
             if worker is not None and self._pid == os.getpid():
                 self._idle.append(worker)
-        self._free.release()
+        self._release(token)
 
     @staticmethod
     def _kill(worker: _Worker) -> int | None:
@@ -170,7 +215,7 @@ class Executor(Generic[Job, Outcome]):
         (say, by a client that has since gone away) holds its thread no longer than its
         deadline."""
         began = time.monotonic()
-        worker = self._take(min(self._wait, deadline))
+        token, worker = self._take(min(self._wait, deadline))
         left = max(deadline - (time.monotonic() - began), 0.001)
         keep: _Worker | None = None
         try:
@@ -185,7 +230,7 @@ class Executor(Generic[Job, Outcome]):
             keep = worker
             return outcome
         finally:
-            self._give_back(keep)
+            self._give_back(token, keep)
 
     def close(self) -> None:
         """Stop every idle worker (busy ones end when their pipe closes)."""

@@ -41,6 +41,7 @@ def query_service(store: Store, settings: Settings) -> QueryService:
         max_bytes=settings.max_response_bytes,
         cache_bytes=settings.cache_bytes,
         isolate=settings.isolate_queries,
+        spare=settings.spare_query_workers,
     )
 
 

@@ -177,6 +177,9 @@ class AnswerCache:
 
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 
+#: Seconds after which a running query counts as long, and a spare worker may take others.
+STALL = 0.5
+
 
 class _Flight:
     """One evaluation that identical jobs arriving meanwhile wait for."""
@@ -198,6 +201,7 @@ class QueryService:
         max_bytes: int | None = None,
         cache_bytes: int = 0,
         isolate: bool = True,
+        spare: int = 0,
     ) -> None:
         self.store = store
         self.deadline = deadline
@@ -210,7 +214,13 @@ class QueryService:
         self._flights_lock = threading.Lock()
         self.coalesced = 0
         self._executor: Executor[QueryJob, QueryAnswer | _Failed] | None = (
-            Executor(lambda job: execute(store, job, max_bytes), size=workers, wait=deadline)
+            Executor(
+                lambda job: execute(store, job, max_bytes),
+                size=workers,
+                wait=deadline,
+                spare=spare,
+                stall=STALL,
+            )
             if isolate
             else None
         )
