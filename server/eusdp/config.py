@@ -60,8 +60,13 @@ class Settings:
     #: server processes, at least 1 each, at most ``threads``; see ``query_worker_count``).
     query_workers: int = 0
     #: More query workers per server process that take queries only while every other one
-    #: has been busy for over half a second: one long query does not hold up short ones.
-    spare_query_workers: int = 1
+    #: has been busy for over half a second, so one long query does not hold up short ones.
+    #: Off by default: under a load of long queries the spare is always engaged. At 1M
+    #: triples with 8 clients it gave the same req/s (0.58 against 0.60x Oxigraph), a p99 of
+    #: 9.2 s against 2.3 s, 6 answers past their deadline, and 1,064 against 705 MiB PSS.
+    #: At 100k it made no difference beyond noise (adhoc:2 0.81-0.87x with, 0.84-0.91x
+    #: without). Worth 1 where a few heavy queries share the endpoint with many light ones.
+    spare_query_workers: int = 0
     #: Seconds ``serve`` may spend, before its processes fork, answering every canned query
     #: into the cache they all inherit (0: none; the first request of each then evaluates).
     prime_seconds: float = 10.0
