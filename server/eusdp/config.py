@@ -50,6 +50,8 @@ class Settings:
     workers: int = 2
     #: Threads per worker process.
     threads: int = 4
+    #: Write one line per request to stderr (Granian's access log).
+    access_log: bool = True
     #: Further RDF files served as named graphs: (graph IRI, file) pairs.
     extra_graphs: tuple[tuple[str, Path], ...] = ()
     #: Largest accepted query text, in bytes.

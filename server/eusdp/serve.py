@@ -78,7 +78,7 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "http": HTTPModes.http1,
         "http1_settings": HTTP1Settings(keep_alive=True),
         "websockets": False,
-        "log_access": True,
+        "log_access": settings.access_log,
         "respawn_failed_workers": True,
         "workers_kill_timeout": KILL_TIMEOUT,
     }
