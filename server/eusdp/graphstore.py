@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -73,6 +74,11 @@ MEMORY_BYTES = 32 * 1024 * 1024
 #: The largest representation kept in memory; a larger one is kept in a file, if there is
 #: a cache folder (at a million triples one N-Triples dump is ~240 MB).
 MEMORY_ITEM_BYTES = 4 * 1024 * 1024
+#: A dump file nobody has served for this long is removed when a new dump is written.
+#: Every server on a cache folder refreshes the files it serves, so what goes is the dumps
+#: of versions no longer served (one file per version and format, ~240 MB each at a
+#: million triples, which would otherwise pile up with every change of the data).
+DUMP_IDLE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
     path = _dump_path(store, key, fmt)
     if path is None:
         return cached(store, key, make)
-    if path.exists():
+    if _served(path):
         return path
     try:
         lock = _lock(path)
@@ -235,7 +241,38 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
         os.close(lock)  # closing releases the lock
     del data
     _trim()  # the dump was hundreds of MB of this worker's heap: give them back
+    _prune(path)
     return path
+
+
+def _served(path: Path) -> bool:
+    """Whether the dump file is there; if so its time of use is now (see ``_prune``)."""
+    try:
+        os.utime(path)
+    except OSError:  # not there (or a folder we cannot write: the file is still usable)
+        return path.exists()
+    return True
+
+
+def _prune(kept: Path) -> None:
+    """Remove the dump files beside ``kept`` that nobody has served for a day.
+
+    Lock files stay (they are empty): removing one while another process waits on it
+    would let two processes hold "the" lock at once.
+    """
+    cutoff = time.time() - DUMP_IDLE_SECONDS
+    try:
+        entries = list(os.scandir(kept.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name.endswith(".lock") or entry.name == kept.name:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to remove
+            continue
 
 
 _trim = heap_trimmer()

@@ -5,7 +5,10 @@ writes are refused with 405, and caches can revalidate."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -625,6 +628,54 @@ def test_an_unwritable_cache_folder_still_answers(tmp_path: Path) -> None:
     got = _dump_app(tmp_path, "cache").test_client().get("/data?format=nt", buffered=True)
     assert got.status_code == 200
     assert b"<https://w3id.org/eusdp/id/japan-partnership>" in got.data
+
+
+@pytest.mark.usefixtures("small_memory")
+def test_dumps_unserved_for_a_day_are_pruned_when_one_is_written(tmp_path: Path) -> None:
+    dumps = tmp_path / "cache" / "dumps"
+    dumps.mkdir(parents=True)
+    stale, recent = dumps / "0ld.nt", dumps / "r3cent.nt"  # another version's dumps
+    stale.write_bytes(b"stale"), recent.write_bytes(b"recent")
+    (dumps / "0ld.nt.lock").touch()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    os.utime(dumps / "0ld.nt.lock", (two_days_ago, two_days_ago))
+    client = _dump_app(tmp_path, "cache").test_client()
+    got = client.get("/data?format=nt", buffered=True)
+    assert got.status_code == 200
+    mine = dumps / (got.headers["ETag"].strip('"') + ".nt")
+    assert mine.read_bytes() == got.data
+    assert not stale.exists()
+    assert recent.read_bytes() == b"recent"  # served within the day: kept
+    assert (dumps / "0ld.nt.lock").exists()  # locks stay: see graphstore._prune
+    # serving a dump file counts as a use: it is not pruned while it is being served
+    os.utime(mine, (two_days_ago, two_days_ago))
+    assert client.get("/data?format=nt", buffered=True).data == got.data
+    assert mine.stat().st_mtime > time.time() - 3600
+
+
+@pytest.mark.usefixtures("small_memory")
+def test_a_dump_file_pruned_before_it_is_opened_is_written_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _dump_app(tmp_path, "cache").test_client()
+    first = client.get("/data?format=nt", buffered=True)
+    real = graphstore.render
+    pruned: list[Path] = []
+
+    def render_then_prune(*args: Any) -> bytes | Path:
+        found = real(*args)
+        if isinstance(found, Path) and not pruned:
+            pruned.append(found)
+            found.unlink()  # as another server's _prune would, between render and open
+        return found
+
+    monkeypatch.setattr("eusdp.web.data.render", render_then_prune)
+    again = client.get("/data?format=nt", buffered=True)
+    assert again.status_code == 200
+    assert again.data == first.data
+    assert pruned and pruned[0].exists()  # written anew
+    assert client.head("/data?format=nt").headers["Content-Length"] == str(len(first.data))
 
 
 def test_small_dumps_stay_in_memory(tmp_path: Path) -> None:

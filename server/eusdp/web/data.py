@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.wsgi import wrap_file
@@ -57,6 +59,20 @@ def _params() -> ProtocolRequest:
 FILE_CHUNK = 1024 * 1024
 
 
+def _open(body: Callable[[], bytes | Path]) -> bytes | BinaryIO:
+    """The body, or its file opened. Another server on the same cache folder may prune
+    the file between ``body()`` and the opening (``graphstore._prune``, after a day
+    unserved); ``body()`` then writes it anew, and a fresh file is not pruned."""
+    data = body()
+    if isinstance(data, bytes):
+        return data
+    try:
+        return data.open("rb")
+    except FileNotFoundError:
+        data = body()
+        return data if isinstance(data, bytes) else data.open("rb")
+
+
 def _conditional(
     body: Callable[[], bytes | Path], tag: str, fmt: Format, cache_control: str, vary: bool = True
 ) -> Response:
@@ -73,11 +89,13 @@ def _conditional(
     if request.if_none_match.contains_weak(tag):  # RFC 9110 §13.1.2: weak comparison
         response.status_code = 304  # werkzeug drops the entity headers when sending it
         return response
-    data = body()
-    if isinstance(data, Path):  # written whole and renamed into place: it never changes
-        response.content_length = data.stat().st_size
-        if request.method != "HEAD":  # a HEAD response's body is dropped, never closed
-            response.response = wrap_file(request.environ, data.open("rb"), FILE_CHUNK)
+    data = _open(body)
+    if not isinstance(data, bytes):  # written whole and renamed into place: it never changes
+        response.content_length = os.fstat(data.fileno()).st_size
+        if request.method == "HEAD":  # a HEAD response's body is dropped, never closed
+            data.close()
+        else:
+            response.response = wrap_file(request.environ, data, FILE_CHUNK)
             response.direct_passthrough = True
         return response
     response.set_data(data)
