@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 
 from eusdp import building
-from eusdp.building import build_in_child, store_folder
+from eusdp.building import build_in_child, built_file, store_folder
 from eusdp.config import Settings
 from eusdp.loader import DataError
 from eusdp.store import Store
@@ -69,6 +71,73 @@ def test_invalid_data_comes_back_with_its_report(
         build_in_child(settings)
     assert not caught.value.report.ok
     assert any("partnerships.ttl" in (p.file or "") for p in caught.value.report.problems)
+
+
+# --- the build kept in the cache folder -------------------------------------------------
+
+
+def no_build(*args: object) -> None:
+    raise AssertionError("built again although the kept build is current")
+
+
+def test_a_kept_build_is_loaded_without_building(
+    project_settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
+    first = build_in_child(settings)
+    kept = built_file(settings)
+    assert kept is not None and kept.is_file() and kept.with_name(kept.name + ".meta").is_file()
+    monkeypatch.setattr(building, "_build", no_build)
+    again = build_in_child(settings)
+    assert again.version == first.version == store.version
+    assert again.counts() == store.counts() and again.sizes() == store.sizes()
+    assert again.namespaces == store.namespaces
+    assert again.report == first.report
+    assert rows(again, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
+    assert built_file(settings, check=False) != kept  # an unchecked build is kept apart
+
+
+def test_a_torn_kept_build_is_built_again(
+    project_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
+    build_in_child(settings)
+    kept = built_file(settings)
+    assert kept is not None
+    whole = kept.read_bytes()
+    # a crash after the meta file, before the data: whole lines, half of them
+    kept.write_bytes(whole[: whole.rindex(b"\n", 0, len(whole) // 2) + 1])
+    again = build_in_child(settings)
+    assert again.counts() == store.counts()
+    assert rows(again, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
+    assert kept.read_bytes().count(b"\n") == whole.count(b"\n")  # and kept whole again
+
+
+def test_kept_builds_unused_for_a_day_are_pruned(
+    project_settings: Settings, tmp_path: Path
+) -> None:
+    before = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
+    build_in_child(before)
+    old = built_file(before)
+    assert old is not None
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (old, old.with_name(old.name + ".meta")):
+        os.utime(path, (two_days_ago, two_days_ago))
+    after = dataclasses.replace(
+        before, data_dir=copy_data(tmp_path, ("countries.ttl", "# Countries", "# The countries"))
+    )
+    build_in_child(after)
+    new = built_file(after)
+    assert new is not None and new != old and new.is_file()
+    assert not old.exists() and not old.with_name(old.name + ".meta").exists()
+
+
+def test_a_cache_folder_that_cannot_be_written_still_builds(
+    project_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "cache").write_text("a file where the folder should be", encoding="utf-8")
+    settings = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
+    assert rows(build_in_child(settings), PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
 
 
 # --- the store on disk ------------------------------------------------------------------

@@ -12,6 +12,9 @@ With ``store_dir`` set, the finished store is also written there as an on-disk
 Oxigraph store (one folder per content version, with what the build found beside
 it), and every process opens it read-only: memory stays close to Oxigraph's own
 server's, and a server starting on unchanged files opens it without building at all.
+Without it, the N-Quads file is kept in the cache folder (``built/``, same key), so a
+server starting on unchanged files loads it into memory without building either:
+parsing the data with rdflib was most of a start with the closure cache.
 
 What goes wrong in the child comes back as the same exception
 (:class:`~eusdp.loader.DataError` with its file and line,
@@ -36,7 +39,7 @@ import pyoxigraph as ox
 
 from . import __version__
 from .config import Settings
-from .inference import InferenceReport, cache_key, write_atomic
+from .inference import InferenceReport, cache_key, prune_unused, touch, write_atomic
 from .loader import SourceFile, extra_sources, project_sources
 from .querying import portable
 from .store import Store, build_store
@@ -56,6 +59,10 @@ class _Built:
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
+
+
+#: A kept build no start has used for this long is removed when another is kept.
+BUILT_IDLE_SECONDS = 24 * 3600
 
 
 class BuildDied(RuntimeError):
@@ -81,21 +88,40 @@ def _child(settings: Settings, check: bool, dump: Path, conn: Connection) -> Non
 
 def build_in_child(settings: Settings, *, check: bool = True) -> Store:
     """:func:`~eusdp.store.build_store` (validated with ``check``) run in a forked child;
-    with ``store_dir``, opened from (or written to) an on-disk store of this content."""
+    with ``store_dir``, opened from (or written to) an on-disk store of this content;
+    else loaded from (or kept in) the cache folder's ``built/`` N-Quads of this content."""
     start = time.perf_counter()
-    folder = store_folder(settings) if settings.store_dir is not None else None
-    if folder is not None:
+    if settings.store_dir is not None:
+        folder = store_folder(settings)
         found = _read_meta(folder)
-        if found is not None:
-            return _on_disk(settings, folder, found, start)
+        if found is None:
+            with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
+                dump = Path(scratch) / "store.nq"
+                found = _build(settings, check, dump)
+                _write_disk_store(folder, dump, found)
+        return _on_disk(settings, folder, found, start)
+    kept = built_file(settings, check)
+    if kept is not None:
+        found = _read_meta(kept)
+        if found is not None and touch(kept):
+            try:
+                return _in_memory(settings, kept, found, start)
+            except (OSError, SyntaxError, ValueError):  # torn by a crash: built again below
+                pass
     with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
         dump = Path(scratch) / "store.nq"
-        built = _build(settings, check, dump)
-        if folder is not None:
-            _write_disk_store(folder, dump, built)
-            return _on_disk(settings, folder, built, start)
-        oxstore = ox.Store()
-        oxstore.bulk_load(path=dump, format=ox.RdfFormat.N_QUADS)
+        found = _build(settings, check, dump)
+        store = _in_memory(settings, dump, found, start)
+        if kept is not None:
+            _keep_built(dump, kept, found)
+    return store
+
+
+def _in_memory(settings: Settings, dump: Path, built: _Built, start: float) -> Store:
+    oxstore = ox.Store()
+    oxstore.bulk_load(path=dump, format=ox.RdfFormat.N_QUADS)
+    if len(oxstore) != sum(built.sizes.values()):
+        raise ValueError(f"{dump} holds {len(oxstore)} quads, not the {built.sizes} built")
     return Store(
         settings,
         oxstore,
@@ -105,6 +131,26 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
         namespaces=built.namespaces,
         load_seconds=time.perf_counter() - start,
     )
+
+
+def built_file(settings: Settings, check: bool = True) -> Path | None:
+    """Where the cache folder keeps the build of exactly these files, if it has one."""
+    if settings.cache_dir is None:
+        return None
+    name = content_key(settings) + ("" if check else "-unchecked")
+    return settings.cache_dir / "built" / f"{name}.nq"
+
+
+def _keep_built(dump: Path, kept: Path, built: _Built) -> None:
+    """Copy the dump into the cache folder (meta file last: it says the copy is whole), and
+    prune the builds of other files that no start has used for a day. A cache folder that
+    cannot be written costs the next start its speed, never this one."""
+    try:
+        write_atomic(kept, dump)
+        write_atomic(_meta_path(kept), pickle.dumps(built))
+    except OSError:
+        return
+    prune_unused(kept, BUILT_IDLE_SECONDS)
 
 
 def _build(settings: Settings, check: bool, dump: Path) -> _Built:
@@ -131,15 +177,20 @@ def _build(settings: Settings, check: bool, dump: Path) -> _Built:
 # --- the store on disk ------------------------------------------------------------------
 
 
-def store_folder(settings: Settings) -> Path:
-    """Where the on-disk store of exactly these files (and shapes, and versions) lives."""
-    assert settings.store_dir is not None
+def content_key(settings: Settings) -> str:
+    """A hash of exactly what a build reads (files, shapes) and of what builds (versions)."""
     h = hashlib.sha256()
     sources = [*project_sources(settings), *extra_sources(settings)]
     for part in (__version__, ox.__version__, cache_key(sources)):
         h.update(part.encode() + b"\0")
     h.update(hashlib.sha256(settings.shapes_file.read_bytes()).digest())
-    return settings.store_dir / f"store-{h.hexdigest()[:32]}"
+    return h.hexdigest()[:32]
+
+
+def store_folder(settings: Settings) -> Path:
+    """Where the on-disk store of exactly these files (and shapes, and versions) lives."""
+    assert settings.store_dir is not None
+    return settings.store_dir / f"store-{content_key(settings)}"
 
 
 def _meta_path(folder: Path) -> Path:
@@ -147,8 +198,8 @@ def _meta_path(folder: Path) -> Path:
 
 
 def _read_meta(folder: Path) -> _Built | None:
-    """What the build of ``folder`` found; ``None`` unless both are complete."""
-    if not folder.is_dir():
+    """What the build of ``folder`` (or file) found; ``None`` unless both are complete."""
+    if not folder.exists():
         return None
     try:
         found = pickle.loads(_meta_path(folder).read_bytes())

@@ -26,7 +26,6 @@ import hashlib
 import os
 import re
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from .export import (
     prefixes,
     serialize,
 )
-from .inference import write_atomic
+from .inference import prune_unused, touch, write_atomic
 from .store import Store
 from .terms import to_oxigraph
 
@@ -219,7 +218,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
     path = _dump_path(store, key, fmt)
     if path is None:
         return cached(store, key, make)
-    if _served(path):
+    if touch(path):
         return path
     try:
         lock = _lock(path)
@@ -241,38 +240,8 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
         os.close(lock)  # closing releases the lock
     del data
     _trim()  # the dump was hundreds of MB of this worker's heap: give them back
-    _prune(path)
+    prune_unused(path, DUMP_IDLE_SECONDS)
     return path
-
-
-def _served(path: Path) -> bool:
-    """Whether the dump file is there; if so its time of use is now (see ``_prune``)."""
-    try:
-        os.utime(path)
-    except OSError:  # not there (or a folder we cannot write: the file is still usable)
-        return path.exists()
-    return True
-
-
-def _prune(kept: Path) -> None:
-    """Remove the dump files beside ``kept`` that nobody has served for a day.
-
-    Lock files stay (they are empty): removing one while another process waits on it
-    would let two processes hold "the" lock at once.
-    """
-    cutoff = time.time() - DUMP_IDLE_SECONDS
-    try:
-        entries = list(os.scandir(kept.parent))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith(".") or entry.name.endswith(".lock") or entry.name == kept.name:
-            continue
-        try:
-            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
-                os.unlink(entry.path)
-        except OSError:  # gone already, or not ours to remove
-            continue
 
 
 _trim = heap_trimmer()

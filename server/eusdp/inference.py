@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -263,8 +264,9 @@ def _remove_orphans(path: Path) -> None:
             continue
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it into place.
+def write_atomic(path: Path, data: bytes | Path) -> None:
+    """Write ``data`` (bytes, or a file's content) to a temporary file beside ``path``,
+    fsync it, rename it into place.
 
     A reader sees the old file or the new one, never a torn one; a writer killed
     mid-way leaves only its temporary file, which the next writer removes.
@@ -276,7 +278,11 @@ def write_atomic(path: Path, data: bytes) -> None:
     )
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    shutil.copyfileobj(source, fh, 1024 * 1024)
+            else:
+                fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -346,3 +352,35 @@ def infer_cached(
     except OSError:
         report.cache = "unwritable"
     return graph, report
+
+
+def touch(path: Path) -> bool:
+    """Whether ``path`` is there; if so its time of use is now (see :func:`prune_unused`)."""
+    try:
+        os.utime(path)
+    except OSError:  # not there, or not ours to change (the file is still usable)
+        return path.exists()
+    return True
+
+
+def prune_unused(kept: Path, idle_seconds: float) -> None:
+    """Remove the files beside ``kept`` that nobody has used (:func:`touch`) for
+    ``idle_seconds``: cached files of data no longer served, one per version.
+
+    Every process sharing the folder touches the files it uses, so a file in use is
+    never idle. Hidden files (a writer's temporary) stay, and so do lock files: removing
+    one while another process waits on it would let two processes hold "the" lock.
+    """
+    cutoff = time.time() - idle_seconds
+    try:
+        entries = list(os.scandir(kept.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name.endswith(".lock") or entry.name == kept.name:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+        except OSError:  # gone already, or not ours to remove
+            continue

@@ -16,12 +16,30 @@ from typing import Any
 _LOCK = threading.Lock()
 
 
+class UpdateSyntax(Exception):
+    """A text that is no SPARQL Update, with where rdflib's parser stopped (1-based).
+
+    pyparsing's own exception is not what callers catch: importing pyparsing (and
+    rdflib's SPARQL grammar) costs a start 20-40 ms, so it waits for the first update.
+    """
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(f"{message} (line {line}, column {column})")
+
+
 def parse_update(text: str) -> Any:
-    """rdflib's parse of a SPARQL Update (raises pyparsing's ParseException)."""
+    """rdflib's parse of a SPARQL Update; :class:`UpdateSyntax` if it is none."""
+    from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import parseUpdate
 
     with _LOCK:
-        return parseUpdate(text)
+        try:
+            return parseUpdate(text)
+        except ParseBaseException as exc:
+            raise UpdateSyntax(exc.msg, exc.lineno, exc.col) from None
 
 
 def parse_query(text: str) -> Any:

@@ -61,8 +61,8 @@ FILE_CHUNK = 1024 * 1024
 
 def _open(body: Callable[[], bytes | Path]) -> bytes | BinaryIO:
     """The body, or its file opened. Another server on the same cache folder may prune
-    the file between ``body()`` and the opening (``graphstore._prune``, after a day
-    unserved); ``body()`` then writes it anew, and a fresh file is not pruned."""
+    the file between ``body()`` and the opening (``inference.prune_unused``, after a
+    day unserved); ``body()`` then writes it anew, and a fresh file is not pruned."""
     data = body()
     if isinstance(data, bytes):
         return data

@@ -28,7 +28,6 @@ from html import escape
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
-from pyparsing import ParseBaseException
 
 from ..errors import (
     BadParameter,
@@ -45,7 +44,7 @@ from ..formats import (
     serialize_triples,
 )
 from ..querying import FORMS, QueryJob, declared_prefixes, query_form
-from ..sparqlparse import parse_update
+from ..sparqlparse import UpdateSyntax, parse_update
 from ..store import Store
 from . import current_settings, current_store
 from .answers import answer, deadline_param
@@ -107,11 +106,11 @@ def update_problem(text: str, params: Params) -> ProblemError:
     _check_nesting(text)
     try:
         parsed = parse_update(text)
-    except ParseBaseException as exc:
+    except UpdateSyntax as exc:
         return UpdateSyntaxError(
-            f"Malformed update at line {exc.lineno}, column {exc.col}: {exc.msg}",
-            line=exc.lineno,
-            column=exc.col,
+            f"Malformed update at line {exc.line}, column {exc.column}: {exc.message}",
+            line=exc.line,
+            column=exc.column,
         )
     except RecursionError:
         return UpdateSyntaxError("Malformed update: nested too deeply to parse")
@@ -134,7 +133,7 @@ def _is_update(text: str) -> bool:
     """True if text that failed as a query is a well-formed SPARQL Update."""
     try:
         parsed = parse_update(text)
-    except (ParseBaseException, RecursionError):
+    except (UpdateSyntax, RecursionError):
         return False
     return "request" in parsed and bool(parsed["request"])
 
