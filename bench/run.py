@@ -12,6 +12,7 @@ See bench/README.md for what each workload asks and how to read the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -187,6 +189,39 @@ def prepare(scale: str, seed: int, work: Path, workdir: Path, fresh_cache: bool
     return ctx, inference
 
 
+#: Timed starts per cache state: the start target is about the project graph (1×).
+START_RUNS = 3
+
+
+def eusdp_start_times(ctx: Context, runs: int = START_RUNS) -> dict[str, Any]:
+    """eusdp's start, to its first answer: from an empty cache folder ("cold": parse,
+    reason, validate, load, prime), then again on the folder that start filled
+    ("cached"). Asked every 5 ms, so the figure is the server's, not the polling's."""
+    # As an installed package starts: from bytecode (an editable install under
+    # PYTHONDONTWRITEBYTECODE, as on the CI machine, would compile every module each time).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "server" / "eusdp")],
+                   check=False, capture_output=True)
+    server = servers.Eusdp()
+    times: dict[str, list[float]] = {"cold": [], "cached": []}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="eusdp-start-") as folder:
+            fresh = dataclasses.replace(ctx, cache_dir=Path(folder))
+            for state in ("cold", "cached"):
+                port = procs.free_port()
+                began = time.monotonic()
+                proc = procs.start(server.argv(fresh, port), log=ctx.work / "eusdp-start.log",
+                                   env=server.env(fresh), cwd=ROOT)
+                try:
+                    procs.wait_ready(server.ready_url(port), proc, ctx.startup_timeout,
+                                     poll=0.005)
+                    times[state].append(time.monotonic() - began)
+                finally:
+                    procs.stop(proc)
+    return {"server": "eusdp", "scale": ctx.scale, "runs": runs,
+            **{f"{state}_s": round(statistics.median(t), 3) for state, t in times.items()},
+            **{f"{state}_runs": [round(x, 3) for x in t] for state, t in times.items()}}
+
+
 def load_oxigraph(ctx: Context) -> float:
     shutil.rmtree(ctx.oxigraph_dir, ignore_errors=True)
     began = time.monotonic()
@@ -278,6 +313,9 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
         say(f"[{scale}] oxigraph load: {load_s['oxigraph']} s")
     if "rdflib-endpoint" in names:
         load_s["rdflib-endpoint"] = 0.0  # it parses the file at start: inside its start time
+    if scale == "1" and not args.smoke:
+        say(f"[{scale}] timing eusdp's start, cold and with the cache ({START_RUNS} each)")
+        result["start_times"].append(eusdp_start_times(ctx))
     floors: list[Server] = [] if args.no_floor else [servers.Floor("wsgi"), servers.Floor("flask")]
     live: dict[str, tuple[Server, Running]] = {}
     try:
@@ -430,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "rows": [], "start": [], "inference": [], "memory": [], "floor": [], "notes": [],
+        "rows": [], "start": [], "start_times": [], "inference": [], "memory": [],
+        "floor": [], "notes": [],
     }
     for name in set(args.servers) - {"eusdp"} - set(peers):
         result["notes"].append(f"{name} could not be installed and was left out")

@@ -48,9 +48,14 @@ def start(
 
 
 def wait_ready(
-    url: str, proc: subprocess.Popen[bytes], timeout: float, ok: Callable[[int], bool] | None = None
+    url: str,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    ok: Callable[[int], bool] | None = None,
+    poll: float = 0.05,
 ) -> float:
-    """Seconds until ``url`` answers 200 (or ``ok(status)``); raises if the process dies first."""
+    """Seconds until ``url`` answers 200 (or ``ok(status)``), asked every ``poll`` s; raises
+    if the process dies first."""
     began = time.monotonic()
     accept = ok or (lambda status: status == 200)
     while time.monotonic() - began < timeout:
@@ -65,7 +70,7 @@ def wait_ready(
                 return time.monotonic() - began
         except (OSError, ValueError):
             pass
-        time.sleep(0.05)
+        time.sleep(poll)
     raise TimeoutError(f"{url} not ready after {timeout:g} s")
 
 

@@ -53,6 +53,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {_num(mem.get('peak_rss_mb'))} | {_num(mem.get('rss_start_mb'))} "
             f"| {_num(mem.get('pss_end_mb'))} |"
         )
+    for t in result.get("start_times", []):
+        lines += ["", f"eusdp's start at {t['scale']}× to its first answer (median of {t['runs']}, "
+                  f"asked every 5 ms): cold {_num(t['cold_s'], 3)} s (empty cache folder: parse, "
+                  f"reason, validate, load, prime), with the cache {_num(t['cached_s'], 3)} s."]
     if result["floor"]:
         lines += ["", "The floor (bare hello under eusdp's Granian settings) and how close eusdp "
                   "comes to it:", "", "| scale | server | workload | req/s | p50 ms | p99 ms "
