@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import pickle
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -111,6 +112,25 @@ def test_a_torn_kept_build_is_built_again(
     assert again.counts() == store.counts()
     assert rows(again, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
     assert kept.read_bytes().count(b"\n") == whole.count(b"\n")  # and kept whole again
+
+
+def test_a_kept_build_from_other_code_is_built_again(
+    project_settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
+    build_in_child(settings)
+    kept = built_file(settings)
+    assert kept is not None
+    meta = kept.with_name(kept.name + ".meta")
+    other = pickle.loads(meta.read_bytes())
+    object.__setattr__(other, "field_of_another_version", 1)
+    meta.write_bytes(pickle.dumps(other))
+    builds: list[object] = []
+    real = building._build
+    monkeypatch.setattr(building, "_build", lambda *args: builds.append(args) or real(*args))
+    again = build_in_child(settings)
+    assert len(builds) == 1
+    assert again.counts() == store.counts()
 
 
 def test_kept_builds_unused_for_a_day_are_pruned(

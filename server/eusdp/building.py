@@ -31,7 +31,7 @@ import pickle
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -54,6 +54,9 @@ class _Built:
     sizes: dict[str, int]
     namespaces: tuple[tuple[str, str], ...]
     seconds: float
+
+
+_BUILT_FIELDS = {f.name for f in fields(_Built)}
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,9 @@ def _read_meta(folder: Path) -> _Built | None:
         found = pickle.loads(_meta_path(folder).read_bytes())
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
         return None
-    return found if isinstance(found, _Built) else None
+    if not isinstance(found, _Built) or vars(found).keys() != _BUILT_FIELDS:
+        return None  # written by a version of this code whose _Built had other fields
+    return found
 
 
 def _write_disk_store(folder: Path, dump: Path, built: _Built) -> None:
