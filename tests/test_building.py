@@ -78,7 +78,7 @@ def test_invalid_data_comes_back_with_its_report(
 
 
 def no_build(*args: object) -> None:
-    raise AssertionError("built again although the kept build is current")
+    raise AssertionError("built again although the kept build (or store on disk) is current")
 
 
 def test_a_kept_build_is_loaded_without_building(
@@ -174,9 +174,6 @@ def test_an_on_disk_store_answers_as_the_memory_one(
     assert rows(built, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
 
     # Unchanged files: the next start opens the folder and builds nothing.
-    def no_build(*args: object) -> None:
-        raise AssertionError("built again although the store on disk is current")
-
     monkeypatch.setattr(building, "_build", no_build)
     again = build_in_child(settings)
     assert rows(again, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
