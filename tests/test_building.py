@@ -134,22 +134,34 @@ def test_a_kept_build_from_other_code_is_built_again(
 
 
 def test_kept_builds_unused_for_a_day_are_pruned(
-    project_settings: Settings, tmp_path: Path
+    project_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = dataclasses.replace(project_settings, cache_dir=tmp_path / "cache")
-    build_in_child(before)
-    old = built_file(before)
-    assert old is not None
     two_days_ago = time.time() - 2 * 24 * 3600
-    for path in (old, old.with_name(old.name + ".meta")):
-        os.utime(path, (two_days_ago, two_days_ago))
-    after = dataclasses.replace(
-        before, data_dir=copy_data(tmp_path, ("countries.ttl", "# Countries", "# The countries"))
-    )
-    build_in_child(after)
-    new = built_file(after)
-    assert new is not None and new != old and new.is_file()
-    assert not old.exists() and not old.with_name(old.name + ".meta").exists()
+
+    def kept_two_days_ago(settings: Settings) -> tuple[Path, Path]:
+        build_in_child(settings)
+        kept = built_file(settings)
+        assert kept is not None
+        meta = kept.with_name(kept.name + ".meta")
+        for path in (kept, meta):
+            os.utime(path, (two_days_ago, two_days_ago))
+        return kept, meta
+
+    def edited(folder: str, comment: str) -> Settings:
+        (tmp_path / folder).mkdir()
+        data = copy_data(tmp_path / folder, ("countries.ttl", "# Countries", comment))
+        return dataclasses.replace(project_settings, cache_dir=tmp_path / "cache", data_dir=data)
+
+    unused = kept_two_days_ago(dataclasses.replace(project_settings, cache_dir=tmp_path / "cache"))
+    in_use_settings = edited("b", "# The countries")
+    in_use = kept_two_days_ago(in_use_settings)
+    monkeypatch.setattr(building, "_build", no_build)
+    build_in_child(in_use_settings)  # a start today: both its files are used
+    monkeypatch.undo()
+    build_in_child(edited("c", "# Countries again"))  # keeping a new build prunes
+    assert not any(path.exists() for path in unused)
+    assert all(path.exists() for path in in_use)
+    assert len(list((tmp_path / "cache" / "built").glob("*.nq"))) == 2
 
 
 def test_a_cache_folder_that_cannot_be_written_still_builds(

@@ -106,7 +106,7 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
     kept = built_file(settings, check)
     if kept is not None:
         found = _read_meta(kept)
-        if found is not None and touch(kept):
+        if found is not None and touch(kept) and touch(_meta_path(kept)):
             try:
                 return _in_memory(settings, kept, found, start)
             except (OSError, SyntaxError, ValueError):  # torn by a crash: built again below
