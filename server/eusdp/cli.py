@@ -136,13 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--graph", action="append", default=[], metavar="IRI=FILE",
         help="serve a further RDF file as a named graph (repeatable)",
     )
+    p.add_argument(
+        "--access-log", action="store_true", default=None,
+        help="write one line per request to stderr (setting access_log)",
+    )
     return parser
 
 
 def settings_from(args: argparse.Namespace, env: dict[str, str]) -> Settings:
     """Defaults, then the environment, then the flags that were given."""
     overrides: dict[str, Any] = {}
-    flags = ("ontology_dir", "data_dir", "queries_dir", "cache_dir", "store_dir", "host", "port")
+    flags = (
+        "ontology_dir", "data_dir", "queries_dir", "cache_dir", "store_dir", "host", "port",
+        "access_log",
+    )
     for flag in flags:
         if getattr(args, flag, None) is not None:
             overrides[flag] = getattr(args, flag)

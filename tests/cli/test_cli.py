@@ -311,6 +311,9 @@ def test_serve_hands_over_the_settings(run: Run, monkeypatch: pytest.MonkeyPatch
     assert (settings.host, settings.port) == ("0.0.0.0", 9999)
     assert settings.extra_graphs == (("urn:x:g", extra),)
     assert settings.data_dir == FIXTURE / "data"
+    assert settings.access_log is False  # off unless asked for
+    assert run("serve", "--access-log").status == 0
+    assert seen[-1].access_log is True
 
 
 def test_serve_without_the_web_layer(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:

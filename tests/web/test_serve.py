@@ -22,8 +22,8 @@ def test_granian_options(web_settings: Settings) -> None:
     assert options["blocking_threads"] == web_settings.threads
     assert options["http1_settings"].keep_alive is True
     assert options["respawn_failed_workers"] is True
-    assert options["log_access"] is True
-    assert granian_options(replace(web_settings, access_log=False))["log_access"] is False
+    assert options["log_access"] is web_settings.access_log is False
+    assert granian_options(replace(web_settings, access_log=True))["log_access"] is True
 
 
 def test_thread_stack_grows_with_the_query_limit(web_settings: Settings) -> None:
