@@ -529,6 +529,8 @@ def empty_solution(variables: Sequence[str]) -> str:
 def without_services(text: str, prefixes: Mapping[str, str] | None = None) -> str:
     """The query with each SERVICE block replaced by its own pattern: for checking its
     syntax and variables without fetching anything (the catalog does this at load)."""
+    if not _MENTIONS.search(text):
+        return text  # no SERVICE: nothing to replace, no token scan
     found = scan(text, prefixes=prefixes)
     for block in reversed(found.services):
         inner = without_services(block.pattern[1:-1], found.prefixes)
