@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from .executor import Executor, Overrun
+from .federation import mentions
 from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_result
 from .store import Store
 
@@ -231,7 +232,9 @@ class QueryService:
     def cacheable(self, job: QueryJob) -> bool:
         """Whether the answer depends on nothing but the job and the graph (no SERVICE:
         a remote endpoint's data may change under the same query)."""
-        return self.cache is not None and not _SERVICE.search(job.text)
+        return self.cache is not None and not (
+            mentions(job.text, "service") and _SERVICE.search(job.text)
+        )
 
     def run(self, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
         """The answer, or the job's error raised here (SyntaxError, domain errors,

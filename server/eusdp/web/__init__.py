@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, request
@@ -69,9 +70,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     app = Flask(__name__)
     live = LiveGraph(settings, store)
-    app.extensions[_EXTENSION] = AppState(settings, live)
-    if settings.reload_interval > 0:
-        _watch(app, live, settings.reload_interval)
+    app_state = AppState(settings, live)
+    app.extensions[_EXTENSION] = app_state
+    before = [_watch(app, live, settings.reload_interval)] if settings.reload_interval > 0 else []
 
     # Imported here, not at module level: the blueprints import this module's accessors.
     from .data import bp as data_bp
@@ -88,22 +89,26 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     from .limits import install as install_limits
 
-    install_limits(app, settings.max_client_queries)
+    limiter = install_limits(app, settings.max_client_queries)
     app.register_error_handler(HTTPException, _render_http_error)
     # A refused SERVICE / FROM (403) or a failed remote (502, 504), from any route.
     app.register_error_handler(FederationError, _render_federation_error)
     app.register_error_handler(Exception, _render_unexpected)
     app.after_request(_response_policy)
-    responses = ResponseCache(app.wsgi_app, lambda: live.served.store.version, settings.cache_bytes)
+    from .lane import SparqlLane
+
+    lane = SparqlLane(app.wsgi_app, app_state, limiter=limiter, before=before, logger=app.logger)
+    app.extensions["eusdp.lane"] = lane
+    responses = ResponseCache(lane, lambda: live.served.store.version, settings.cache_bytes)
     app.wsgi_app = responses  # type: ignore[method-assign]
     app.extensions["eusdp.responses"] = responses
     return app
 
 
-def _watch(app: Flask, live: LiveGraph, interval: float) -> None:
+def _watch(app: Flask, live: LiveGraph, interval: float) -> Callable[[], None]:
     """Watch the files from each serving process: under Granian the app is built in the
     master and forked, and threads do not survive a fork, so each worker starts its own
-    watcher with its first request."""
+    watcher with its first request. Returns the hook that starts it, for the lane."""
     from ..validation import check_store
 
     started: dict[int, Watcher] = {}
@@ -118,6 +123,7 @@ def _watch(app: Flask, live: LiveGraph, interval: float) -> None:
 
     app.before_request(ensure_watcher)
     app.extensions["eusdp.watchers"] = started
+    return ensure_watcher
 
 
 def state() -> AppState:
@@ -151,18 +157,30 @@ def _render_unexpected(exc: Exception) -> Response:
     )
 
 
-def _response_policy(response: Response) -> Response:
+def cors_headers(request_headers: str | None) -> list[tuple[str, str]]:
+    """The CORS headers of every response; ``request_headers`` is the request's
+    ``Access-Control-Request-Headers``, if any."""
+    return [
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+        ("Access-Control-Allow-Headers", request_headers or "Accept, Content-Type"),
+        ("Access-Control-Expose-Headers", f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}"),
+        ("Access-Control-Max-Age", "86400"),
+    ]
+
+
+def apply_policy(response: Response, request_headers: str | None) -> Response:
+    """The app-wide response policy (module docstring), on any response, Flask's or not."""
     headers = response.headers
-    headers["Access-Control-Allow-Origin"] = "*"
-    headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-    headers["Access-Control-Allow-Headers"] = request.headers.get(
-        "Access-Control-Request-Headers", "Accept, Content-Type"
-    )
-    headers["Access-Control-Expose-Headers"] = f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}"
-    headers["Access-Control-Max-Age"] = "86400"
+    for name, value in cors_headers(request_headers):
+        headers[name] = value
     headers.setdefault("X-Content-Type-Options", "nosniff")
     if response.mimetype == "text/html":
         headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "no-referrer")
     return response
+
+
+def _response_policy(response: Response) -> Response:
+    return apply_policy(response, request.headers.get("Access-Control-Request-Headers"))

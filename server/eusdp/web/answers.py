@@ -24,7 +24,7 @@ from ..errors import (
 from ..executor import Busy, Overrun, WorkerDied
 from ..formats import MAX_ROWS_HEADER, TRUNCATED_HEADER, find_format
 from ..querying import AnswerTooLarge as TooLarge
-from ..querying import QueryJob
+from ..querying import QueryAnswer, QueryJob, QueryService
 from . import state
 from .fastpath import mark_cacheable
 from .protocol import ProtocolRequest
@@ -46,12 +46,14 @@ def deadline_param(req: ProtocolRequest) -> float | None:
     return seconds
 
 
-def answer(job: QueryJob, deadline: float | None = None) -> Response:
-    """Run ``job`` and write the response, or raise the problem that says why not."""
-    service = state().queries
+def run_job(service: QueryService, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
+    """Run ``job`` on ``service``, or raise the problem that says why it has no answer.
+
+    No Flask here: the ``/sparql`` lane (:mod:`eusdp.web.lane`) calls it outside any app
+    context, the views through :func:`answer`."""
     limit = service.deadline if deadline is None else min(deadline, service.deadline)
     try:
-        result = service.run(job, limit)
+        return service.run(job, limit)
     except SyntaxError as exc:
         raise query_syntax_error(exc) from None
     except Overrun:
@@ -66,15 +68,29 @@ def answer(job: QueryJob, deadline: float | None = None) -> Response:
         raise ServerBusy("every query worker is busy; try again shortly") from None
     except TooLarge as exc:
         raise AnswerTooLarge(str(exc), limit=exc.limit) from None
+
+
+def answer_headers(result: QueryAnswer, job: QueryJob) -> list[tuple[str, str]]:
+    """The headers of an answer's 200 response (the app-wide policy comes on top)."""
     fmt = find_format(result.format)
     assert fmt is not None
-    response = Response(result.body, content_type=fmt.content_type)
-    response.vary.add("Accept")
+    headers = [
+        ("Content-Type", fmt.content_type),
+        ("Content-Length", str(len(result.body))),
+        ("Vary", "Accept"),
+    ]
     if result.truncated:
-        response.headers[TRUNCATED_HEADER] = "true"
-        response.headers[MAX_ROWS_HEADER] = str(job.max_rows)
+        headers += [(TRUNCATED_HEADER, "true"), (MAX_ROWS_HEADER, str(job.max_rows))]
     if result.cached:
-        response.headers["X-Eusdp-Cache"] = "hit"
+        headers.append(("X-Eusdp-Cache", "hit"))
+    return headers
+
+
+def answer(job: QueryJob, deadline: float | None = None) -> Response:
+    """Run ``job`` and write the response, or raise the problem that says why not."""
+    service = state().queries
+    result = run_job(service, job, deadline)
+    response = Response(result.body, headers=answer_headers(result, job))
     if service.cacheable(job):
         mark_cacheable(request.environ)
     return response

@@ -42,10 +42,11 @@ class ClientLimiter:
                 del self._running[client]
 
 
-def install(app: Flask, limit: int) -> None:
-    """Count queries in ``before_request`` and release them when the request ends."""
+def install(app: Flask, limit: int) -> ClientLimiter | None:
+    """Count queries in ``before_request`` and release them when the request ends.
+    Returns the limiter, for the ``/sparql`` lane to count its queries in the same one."""
     if limit <= 0:
-        return
+        return None
     limiter = ClientLimiter(limit)
 
     @app.before_request
@@ -60,3 +61,5 @@ def install(app: Flask, limit: int) -> None:
         client = g.pop("eusdp_client", None)
         if client is not None:
             limiter.leave(client)
+
+    return limiter

@@ -48,6 +48,7 @@ from ..sparqlparse import UpdateSyntax, parse_update
 from ..store import Store
 from . import current_settings, current_store
 from .answers import answer, deadline_param
+from .negotiation import choose
 from .protocol import (
     Params,
     ProtocolRequest,
@@ -170,9 +171,25 @@ def endpoint() -> Response:
 
 
 def _run_query(req: ProtocolRequest) -> Response:
-    """Check, choose the format, run in a worker, write. Relative IRIs resolve against the
-    endpoint's URL (the base the Protocol suggests), so ``<thing>`` means the same to every
-    client."""
+    return answer(
+        query_job(
+            req,
+            accept=request.headers.get("Accept"),
+            base_url=request.base_url,
+            max_rows=current_settings().max_rows,
+        ),
+        deadline_param(req),
+    )
+
+
+def query_job(
+    req: ProtocolRequest, *, accept: str | None, base_url: str, max_rows: int | None
+) -> QueryJob:
+    """Check a query request and say what to run, in which format. No Flask here: the
+    ``/sparql`` lane (:mod:`eusdp.web.lane`) calls it outside any app context.
+
+    Relative IRIs resolve against the endpoint's URL (the base the Protocol suggests), so
+    ``<thing>`` means the same to every client."""
     infer = flag(req.value("infer"), "infer", True)
     default_graphs = _graph_iris(req, "default-graph-uri")
     named_graphs = _graph_iris(req, "named-graph-uri")
@@ -184,18 +201,17 @@ def _run_query(req: ProtocolRequest) -> Response:
             operation="update",
         )
     # An unreadable text still runs (with any format), so that the engine says what is wrong.
-    chosen = choose_format(req, FORMS[form]) if form else JSON
-    job = QueryJob(
+    chosen = choose(FORMS[form], requested=req.value("format"), accept=accept) if form else JSON
+    return QueryJob(
         req.text,
         chosen.name,
         infer=infer,
         default_graph_uris=tuple(default_graphs),
         named_graph_uris=tuple(named_graphs),
-        base_iri=request.base_url,
-        max_rows=current_settings().max_rows,
+        base_iri=base_url,
+        max_rows=max_rows,
         prefixes=declared_prefixes(req.text) if chosen.rdf is not None else (),
     )
-    return answer(job, deadline_param(req))
 
 
 # --- service description and query form ----------------------------------------------
