@@ -140,8 +140,8 @@ def write_generated(triples: int, seed: int, folder: Path, target: Path) -> int:
     return len(graph)
 
 
-def prepare(scale: str, seed: int, work: Path, workdir: Path, fresh_cache: bool
-            ) -> tuple[Context, dict[str, Any]]:
+def prepare(scale: str, seed: int, work: Path, workdir: Path, fresh_cache: bool,
+            eusdp_env: dict[str, str]) -> tuple[Context, dict[str, Any]]:
     """Data, inference (timed), the closed graph exported, Oxigraph's store loaded (timed)."""
     data_dir = data_dir_for(scale, seed, workdir)
     cache_dir = workdir / scale / "cache"
@@ -155,7 +155,8 @@ def prepare(scale: str, seed: int, work: Path, workdir: Path, fresh_cache: bool
     ctx = Context(scale=scale, data_dir=data_dir, cache_dir=cache_dir,
                   closed_nt=scale_dir / "closed.nt", oxigraph_dir=scale_dir / "oxigraph",
                   work=work, peers_bin=PEERS_VENV / "bin",
-                  store_dir=scale_dir / "stores" if scale in ON_DISK else None)
+                  store_dir=scale_dir / "stores" if scale in ON_DISK else None,
+                  eusdp_env=eusdp_env)
     common = ["--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
 
     say(f"[{scale}] inference (eusdp infer)")
@@ -304,7 +305,8 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
     work = args.workdir / scale / "logs"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    ctx, inference = prepare(scale, args.seed, work, args.workdir, args.fresh_cache)
+    ctx, inference = prepare(scale, args.seed, work, args.workdir, args.fresh_cache,
+                             args.eusdp_env)
     result["inference"].append(inference)
     names = [n for n in args.servers if n == "eusdp" or n in peers]
     load_s: dict[str, float] = {}
@@ -438,6 +440,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="of the data generator")
     parser.add_argument("--workdir", type=Path, default=DATA,
                         help="generated data, caches, stores and logs (default bench/.data)")
+    parser.add_argument("--eusdp-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="run eusdp with this setting instead of its default, e.g. "
+                             "isolate_queries=false (repeatable; recorded with the figures)")
     parser.add_argument("--smoke", action="store_true",
                         help="a few seconds: 1 s per run, one repeat, eusdp and oxigraph, no floor")
     args = parser.parse_args(argv)
@@ -450,6 +455,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.servers) - set(servers.ALL)
     if unknown or "eusdp" not in args.servers:
         parser.error(f"--servers: eusdp plus any of {', '.join(servers.PEERS)}")
+    args.eusdp_env = {}
+    for setting in args.eusdp_setting:
+        name, sep, value = setting.partition("=")
+        if not sep or not name.strip():
+            parser.error(f"--eusdp-setting {setting!r}: give NAME=VALUE")
+        args.eusdp_env["EUSDP_" + name.strip().upper()] = value.strip()
     args.scales = [s.strip() for s in args.scale.split(",")]
     if set(args.scales) - set(SCALES):
         parser.error(f"--scale: one of {', '.join(SCALES)}")
@@ -465,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "generator": driver.name, "connections": args.connections, "seconds": args.seconds,
         "repeat": args.repeat, "servers": args.servers, "peers": peer_versions(),
+        "eusdp_settings": args.eusdp_env,
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

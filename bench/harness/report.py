@@ -26,6 +26,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"Load generator: {result['generator']}, {result['connections']} connections, "
         f"{result['seconds']:g} s per run, median of {result['repeat']} interleaved runs; "
         f"{result['machine']}.",
+        *(["eusdp ran with these settings instead of its defaults: "
+           + ", ".join(f"{k}={v}" for k, v in result["eusdp_settings"].items()) + "."]
+          if result.get("eusdp_settings") else []),
         "",
         "| scale | workload | server | req/s | p50 ms | p99 ms | × Oxigraph req/s "
         "| p99 ÷ Oxigraph's | same rows | errors |",

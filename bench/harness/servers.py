@@ -43,6 +43,8 @@ class Context:
     #: Where eusdp keeps its store on disk (``serve --store-dir``); None: in memory.
     store_dir: Path | None = None
     startup_timeout: float = 600.0
+    #: eusdp settings other than its defaults (``EUSDP_*`` variables), from ``--eusdp-setting``.
+    eusdp_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Eusdp(Server):
         return argv
 
     def env(self, ctx: Context) -> dict[str, str]:
-        return {**os.environ, **EUSDP_ENV}
+        return {**os.environ, **EUSDP_ENV, **ctx.eusdp_env}
 
     def ready_url(self, port: int) -> str:
         return f"http://127.0.0.1:{port}/health"
