@@ -74,6 +74,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
                      "content_type": "application/sparql-query"}),
     ("POST of another type", {"path": "/sparql", "method": "POST", "data": SELECT,
                               "content_type": "text/plain"}),
+    ("body over the limit", {"path": "/sparql", "method": "POST", "data": "x" * 2_000_000,
+                             "content_type": "application/sparql-query"}),
     ("script name", {"path": get(RELATIVE),
                      "environ_overrides": {"SCRIPT_NAME": "/sp\u00c3\u00a4"}}),
 ]  # fmt: skip
@@ -128,3 +130,9 @@ def test_a_bug_is_a_500_problem_without_a_traceback(
     assert answer.mimetype == "application/problem+json"
     assert b"a bug in the lane" not in answer.data and b"Traceback" not in answer.data
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_body_over_the_limit_is_refused_unread(client: FlaskClient) -> None:
+    answer = client.post("/sparql", data="x" * 2_000_000, content_type="application/sparql-query")
+    assert answer.status_code == 413
+    assert answer.json is not None and "2000000 bytes" in answer.json["detail"]

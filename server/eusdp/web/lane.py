@@ -30,13 +30,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wsgi import get_host
 
-from ..errors import InternalError, QueryTooLarge, federation_problem, problem_response
+from ..errors import InternalError, federation_problem, problem_response
 from ..federation import FederationError
 from . import AppState, apply_policy, cors_headers
 from .answers import answer_headers, deadline_param, run_job
 from .fastpath import StartResponse, WSGIApp, mark_cacheable
 from .limits import ClientLimiter
-from .protocol import body_limit, read_protocol_request
+from .protocol import check_body_size, read_protocol_request
 from .sparql import query_job
 
 PATH = "/sparql"
@@ -92,12 +92,7 @@ class SparqlLane:
             declared = _content_length(environ)
             if declared is None:  # chunked, or unreadable: Flask reads those
                 return self.app(environ, start_response)
-            limit = body_limit(settings.max_query_bytes)
-            if declared > limit:
-                raise QueryTooLarge(
-                    f"the request body is {declared} bytes; at most {limit} are read",
-                    limit=settings.max_query_bytes,
-                )
+            check_body_size(declared, settings.max_query_bytes)
             body = environ["wsgi.input"].read(declared) if declared else b""
         req = read_protocol_request(
             environ["REQUEST_METHOD"],

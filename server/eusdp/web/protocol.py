@@ -187,13 +187,19 @@ def body_limit(max_query_bytes: int) -> int:
     return 3 * max_query_bytes + 16_384
 
 
-def read_body(max_query_bytes: int) -> bytes:
-    """The request body, read only after its declared size is checked."""
+def check_body_size(declared: int | None, max_query_bytes: int) -> int:
+    """Refuse a declared body larger than is ever read; return that limit."""
     limit = body_limit(max_query_bytes)
-    if request.content_length is not None and request.content_length > limit:
+    if declared is not None and declared > limit:
         raise QueryTooLarge(
-            f"the request body is {request.content_length} bytes; at most {limit} are read",
+            f"the request body is {declared} bytes; at most {limit} are read",
             limit=max_query_bytes,
         )
+    return limit
+
+
+def read_body(max_query_bytes: int) -> bytes:
+    """The request body, read only after its declared size is checked."""
+    limit = check_body_size(request.content_length, max_query_bytes)
     request.max_content_length = limit
     return request.get_data(cache=False) if request.method == "POST" else b""
