@@ -337,7 +337,8 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
                                     "triples": inference["closed_triples"]
                                     if server.answers_queries else None})
         if ctx.store_dir is not None:
-            result["notes"].append(f"{scale}: eusdp's store on disk (--store-dir {ctx.store_dir})")
+            result["notes"].append(f"{scale}: eusdp's store on disk "
+                                   f"(--store-dir {_shown(ctx.store_dir)})")
         workloads = select(args.workloads)
         verdict = check_rows(live, workloads)
         if any(v is False for v in verdict.values()):
@@ -397,6 +398,15 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
     finally:
         for _, running in live.values():
             procs.stop(running.proc)
+
+
+def _shown(path: Path) -> str:
+    """A path as the results show it: from the project's root when under it, so that the
+    committed JSON and Markdown name no folder of the machine that ran them."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _errors(sample: LoadResult) -> str:

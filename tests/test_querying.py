@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from eusdp.config import Settings
+from eusdp.config import Settings, load_settings
 from eusdp.executor import Overrun
 from eusdp.querying import AnswerTooLarge, QueryAnswer, QueryJob, QueryService, query_form
 from eusdp.store import Store
@@ -182,9 +182,10 @@ def test_the_waiters_share_the_failure(
 @pytest.mark.parametrize(
     ("cores", "overrides", "expected"),
     [
-        (2, {}, 1),  # 2 cores, 2 server processes: one worker per core
-        (8, {}, 4),  # 8 cores over 2 processes
-        (32, {}, 4),  # never more than the threads that wait on them
+        (2, {}, 1),  # 2 cores, 2 server processes (one per core): one worker each
+        (8, {}, 1),  # 8 cores, 8 server processes
+        (8, {"workers": 2, "threads": 4}, 4),  # 8 cores over 2 processes
+        (32, {"workers": 2, "threads": 4}, 4),  # never more than the threads that wait on them
         (8, {"workers": 1, "threads": 16}, 8),
         (1, {}, 1),  # fewer cores than processes: one each all the same
         (None, {}, 1),  # cores unknown
@@ -196,3 +197,21 @@ def test_query_workers_follow_the_cores(
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert Settings(**overrides).query_worker_count == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "expected"),
+    [(2, 0, 2), (8, 0, 8), (1, 0, 2), (None, 0, 2), (8, 3, 3)],
+)
+def test_server_processes_follow_the_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int, expected: int
+) -> None:
+    """One per core, at least two (one long query leaves the other free), or as said."""
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert Settings(workers=workers).worker_count == expected
+
+
+@pytest.mark.parametrize("bad", [{"workers": -1}, {"threads": 0}])
+def test_process_and_thread_counts_are_checked(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="workers must be 0"):
+        load_settings(**bad)

@@ -46,10 +46,17 @@ class Settings:
     host: str = "127.0.0.1"
     #: Port the server listens on.
     port: int = 8000
-    #: Number of WSGI worker processes.
-    workers: int = 2
-    #: Threads per worker process.
-    threads: int = 4
+    #: Number of WSGI worker processes (0: one per core, at least 2; see ``worker_count``).
+    workers: int = 0
+    #: Threads running Python per worker process. One by default: in the same kind of
+    #: run (``bench/run --scale 1``, canned and ad-hoc, medians of 3) one thread against
+    #: four gave the cached canned answers a p99 of 0.5-6.0 ms against 6.5-8.6 ms (the
+    #: threads of one process queue for its GIL behind each other), and the ad-hoc
+    #: queries 2-17% more req/s with a p99 of 4.2 / 3.8 / 12.7 ms against 20.2 / 10.7 /
+    #: 15.4 ms (they queue for the process's one query worker anyway). What more threads
+    #: buy: cached answers and pages go on being served while the process's query worker
+    #: is busy with a long query; set more where long queries are common.
+    threads: int = 1
     #: Write one line per request to stderr (Granian's access log). Off by default, as in
     #: Granian, gunicorn and Oxigraph's server (a proxy in front usually keeps the log): at
     #: 1x it cost 40% of the cached answers' req/s (32,092 without, 18,969 with).
@@ -69,7 +76,8 @@ class Settings:
     #: triples with 8 clients it gave the same req/s (0.58 against 0.60x Oxigraph), a p99 of
     #: 9.2 s against 2.3 s, 6 answers past their deadline, and 1,064 against 705 MiB PSS.
     #: At 100k it made no difference beyond noise (adhoc:2 0.81-0.87x with, 0.84-0.91x
-    #: without). Worth 1 where a few heavy queries share the endpoint with many light ones.
+    #: without). Worth 1 where a few heavy queries share the endpoint with many light ones,
+    #: with ``threads`` of 2 or more: each query waits for its answer on a thread.
     spare_query_workers: int = 0
     #: Seconds ``serve`` may spend, before its processes fork, answering every canned query
     #: into the cache they all inherit (0: none; the first request of each then evaluates).
@@ -119,7 +127,19 @@ class Settings:
         if self.query_workers > 0:
             return self.query_workers
         cores = os.cpu_count() or 1
-        return min(self.threads, max(1, cores // self.workers))
+        return min(self.threads, max(1, cores // self.worker_count))
+
+    @property
+    def worker_count(self) -> int:
+        """Server processes: ``workers``, or one per core and at least two.
+
+        With one Python thread each (``threads``), a process answers one request at a
+        time, so the cores set how many run at once; two at the least, so that one long
+        query leaves a process free for everything else.
+        """
+        if self.workers > 0:
+            return self.workers
+        return max(2, os.cpu_count() or 1)
 
     @property
     def remote_options(self) -> RemoteOptions:
@@ -196,4 +216,6 @@ def load_settings(
         raise ValueError("remote_timeout and remote_max_bytes must be positive")
     if settings.remote_retries < 0:
         raise ValueError("remote_retries must not be negative")
+    if settings.workers < 0 or settings.threads < 1:
+        raise ValueError("workers must be 0 (one per core) or more, threads 1 or more")
     return settings

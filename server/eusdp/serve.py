@@ -63,17 +63,21 @@ def granian_options(settings: Settings) -> dict[str, Any]:
     ``blocking_threads`` is the number of threads running Python per worker (our
     ``threads``); ``backpressure`` caps the requests a worker accepts at once, so
     that a burst waits in the kernel's backlog instead of piling up in Python.
-    A worker that dies is started again; a stopping one gets ``KILL_TIMEOUT`` s.
+    Granian's single-threaded runtime (``st``, one I/O thread per worker; for WSGI it
+    would pick ``mt``): with ``threads=1`` at 1x it gave cached answers 60,233 against
+    51,244 req/s and a p99 of 0.3-0.6 against 0.5-0.6 ms. The Python thread does the
+    work; more I/O threads would only compete with it for the cores.
     """
-    from granian.constants import HTTPModes, Interfaces
+    from granian.constants import HTTPModes, Interfaces, RuntimeModes
     from granian.http import HTTP1Settings
 
     return {
         "address": settings.host,
         "port": settings.port,
         "interface": Interfaces.WSGI,
-        "workers": settings.workers,
+        "workers": settings.worker_count,
         "blocking_threads": settings.threads,
+        "runtime_mode": RuntimeModes.st,
         "backpressure": max(settings.threads * 4, 16),
         "http": HTTPModes.http1,
         "http1_settings": HTTP1Settings(keep_alive=True),

@@ -18,8 +18,9 @@ def test_granian_options(web_settings: Settings) -> None:
     options = granian_options(web_settings)
     assert options["interface"] == "wsgi"
     assert (options["address"], options["port"]) == (web_settings.host, web_settings.port)
-    assert options["workers"] == web_settings.workers
+    assert options["workers"] == web_settings.worker_count
     assert options["blocking_threads"] == web_settings.threads
+    assert options["runtime_mode"] == "st"  # one I/O thread per worker: see granian_options
     assert options["http1_settings"].keep_alive is True
     assert options["respawn_failed_workers"] is True
     assert options["log_access"] is web_settings.access_log is False
