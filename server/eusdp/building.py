@@ -180,15 +180,11 @@ def _build(settings: Settings, check: bool, dump: Path) -> _Built:
 # --- the store on disk ------------------------------------------------------------------
 
 
-#: How a build lays out its quads: a store kept by a build laid out otherwise is not reused.
-LAYOUT = "named graphs + the served union in the default graph"
-
-
 def content_key(settings: Settings) -> str:
     """A hash of exactly what a build reads (files, shapes) and of what builds (versions)."""
     h = hashlib.sha256()
     sources = [*project_sources(settings), *extra_sources(settings)]
-    for part in (__version__, ox.__version__, LAYOUT, cache_key(sources)):
+    for part in (__version__, ox.__version__, cache_key(sources)):
         h.update(part.encode() + b"\0")
     h.update(hashlib.sha256(settings.shapes_file.read_bytes()).digest())
     return h.hexdigest()[:32]

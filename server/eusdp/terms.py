@@ -38,11 +38,9 @@ def to_rdflib(term: OxTerm) -> Node:
     raise TypeError(f"not a term rdflib knows: {term!r}")
 
 
-def to_oxigraph_quad(s: Node, p: Node, o: Node, graph: str | None) -> ox.Quad:
-    """One rdflib triple as an Oxigraph quad in ``graph`` (``None``: the default graph);
-    literals may only be objects."""
+def to_oxigraph_quad(s: Node, p: Node, o: Node, graph: str) -> ox.Quad:
+    """One rdflib triple as an Oxigraph quad in ``graph``; literals may only be objects."""
     subject, predicate = to_oxigraph(s), to_oxigraph(p)
     if isinstance(subject, ox.Literal) or not isinstance(predicate, ox.NamedNode):
         raise TypeError(f"not a valid RDF triple: {s!r} {p!r} {o!r}")
-    where = ox.DefaultGraph() if graph is None else ox.NamedNode(graph)
-    return ox.Quad(subject, predicate, to_oxigraph(o), where)
+    return ox.Quad(subject, predicate, to_oxigraph(o), ox.NamedNode(graph))
