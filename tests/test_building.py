@@ -37,6 +37,24 @@ def test_the_child_hands_over_the_same_store(project_settings: Settings, store: 
     assert len(built.union()) == len(store.union())
 
 
+def test_the_build_is_kept_sorted(project_settings: Settings, tmp_path: Path) -> None:
+    """The hand-over file is sorted (a store loaded in that order answers faster), whole,
+    and part of its key is how it is written: one written unsorted is never reused."""
+    settings = dataclasses.replace(project_settings, cache_dir=tmp_path)
+    build_in_child(settings, check=False)
+    kept = built_file(settings, check=False)
+    assert kept is not None
+    lines = kept.read_bytes().splitlines()
+    assert lines == sorted(lines) and len(lines) > 2000
+    key = building.content_key(settings)
+    original = building.LAYOUT
+    try:
+        building.LAYOUT = "N-Quads as Oxigraph dumps them"
+        assert building.content_key(settings) != key
+    finally:
+        building.LAYOUT = original
+
+
 def copy_data(tmp_path: Path, edit: tuple[str, str, str]) -> Settings:
     """The project's data folder with one file edited: (file, old text, new text)."""
     data = tmp_path / "data"

@@ -180,11 +180,16 @@ def _build(settings: Settings, check: bool, dump: Path) -> _Built:
 # --- the store on disk ------------------------------------------------------------------
 
 
+#: How a build's file is written (see ``Store.dump_quads``): a file kept by a build that
+#: wrote it otherwise is not reused.
+LAYOUT = "N-Quads, lines sorted"
+
+
 def content_key(settings: Settings) -> str:
     """A hash of exactly what a build reads (files, shapes) and of what builds (versions)."""
     h = hashlib.sha256()
     sources = [*project_sources(settings), *extra_sources(settings)]
-    for part in (__version__, ox.__version__, cache_key(sources)):
+    for part in (__version__, ox.__version__, LAYOUT, cache_key(sources)):
         h.update(part.encode() + b"\0")
     h.update(hashlib.sha256(settings.shapes_file.read_bytes()).digest())
     return h.hexdigest()[:32]

@@ -247,8 +247,22 @@ class Store:
         return dict(self._sizes)
 
     def dump_quads(self, path: Path) -> None:
-        """Every graph as N-Quads (how a build in another process hands the store over)."""
-        self._ox.dump(path, format=ox.RdfFormat.N_QUADS)
+        """Every graph as N-Quads, one quad per line, the lines sorted: how a build in
+        another process hands the store over, and how the cache folder keeps it.
+
+        Sorted because Oxigraph's in-memory store answers faster when it was loaded in
+        that order (its index entries and terms then lie in memory as they are read).
+        Measured at 100k triples, in process, the benchmark's ad-hoc queries over the
+        union of the named graphs: 2.9 / 7.7 / 6.5 ms loaded sorted, 4.8 / 8.6 / 7.7 ms
+        loaded in the order Oxigraph dumps (the same as a store holding the same
+        triples in its default graph only, loaded from a sorted file: 3.0 / 7.5 / 6.5).
+        Sorting cost 0.16 s at 100k, in the build, once per content version.
+        """
+        data = self._ox.dump(format=ox.RdfFormat.N_QUADS)
+        assert data is not None  # without an output to write to, dump returns the bytes
+        lines = data.splitlines(keepends=True)
+        lines.sort()
+        path.write_bytes(b"".join(lines))
 
     def counts(self) -> dict[str, int]:
         asserted = sum(self._sizes[str(s.graph)] for s in self.sources if s.role != "extra")
