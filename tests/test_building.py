@@ -248,3 +248,23 @@ def test_a_forked_process_opens_the_store_anew(
     assert rows(built, PARTNERS_IN_NATO) == rows(
         store, PARTNERS_IN_NATO
     )  # the parent's still works
+
+
+def test_the_store_on_disk_is_written_by_a_child(
+    project_settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    """Written by a new process (RocksDB's buffers go with it), also when this process
+    already has a store on disk open (a fork would hang: RocksDB's threads stay behind);
+    an error in the child is raised here."""
+    first = build_in_child(dataclasses.replace(project_settings, store_dir=tmp_path / "a"))
+    assert rows(first, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
+    data = copy_data(tmp_path, ("countries.ttl", "# Countries", "# The countries"))
+    changed = dataclasses.replace(project_settings, data_dir=data, store_dir=tmp_path / "a")
+    second = build_in_child(changed)  # another content version: another store, written now
+    assert store_folder(changed) != store_folder(first.settings)
+    assert rows(second, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(OSError):
+        build_in_child(dataclasses.replace(project_settings, store_dir=blocked / "stores"))
