@@ -99,7 +99,7 @@ def _forked(work: Callable[[], Done], *, fresh: bool = False) -> Done:
     must not run in a fork of a process that has opened a store: its background threads
     do not come along, and a flush waits for them for ever (seen as a hung test).
     """
-    ctx = multiprocessing.get_context("spawn" if fresh else "fork")
+    ctx = multiprocessing.get_context("spawn") if fresh else multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(work, writer), daemon=True)
     process.start()
