@@ -87,7 +87,7 @@ def _child(work: Callable[[], object], conn: Connection) -> None:
     conn.close()
 
 
-def _forked(work: Callable[[], Done], *, fresh: bool = False) -> Done:
+def _in_child(work: Callable[[], Done], *, fresh: bool = False) -> Done:
     """``work()`` in a child process: what it returns, or the error it raised.
 
     What the work allocates (rdflib's graphs, RocksDB's buffers) goes when the child
@@ -107,12 +107,13 @@ def _forked(work: Callable[[], Done], *, fresh: bool = False) -> Done:
     try:
         outcome = reader.recv()
     except EOFError:
-        outcome = None
+        process.join()
+        raise BuildDied(
+            f"the build process ended without an answer (exit {process.exitcode})"
+        ) from None
     finally:
         reader.close()
-        process.join()
-    if outcome is None:
-        raise BuildDied(f"the build process ended without an answer (exit {process.exitcode})")
+    process.join()
     if isinstance(outcome, _Failed):
         raise outcome.error
     return outcome  # type: ignore[no-any-return]
@@ -130,7 +131,7 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
             with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
                 dump = Path(scratch) / "store.nq"
                 found = _build(settings, check, dump)
-                _forked(partial(_write_disk_store, folder, dump, found), fresh=True)
+                _in_child(partial(_write_disk_store, folder, dump, found), fresh=True)
         return _on_disk(settings, folder, found, start)
     kept = built_file(settings, check)
     if kept is not None:
@@ -193,7 +194,7 @@ def _build(settings: Settings, check: bool, dump: Path) -> _Built:
             store.report, store.sources, store.sizes(), store.namespaces, store.load_seconds
         )
 
-    return _forked(work)
+    return _in_child(work)
 
 
 # --- the store on disk ------------------------------------------------------------------
@@ -237,10 +238,10 @@ def _read_meta(folder: Path) -> _Built | None:
     return found
 
 
-def _write_disk_store(folder: Path, dump: Path, built: _Built) -> Path:
+def _write_disk_store(folder: Path, dump: Path, built: _Built) -> None:
     """Load the dump into a new on-disk store beside ``folder`` and rename it into place;
     the meta file, written last, says the folder is complete. Run in a child process
-    (:func:`_forked`)."""
+    (:func:`_in_child`)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -252,7 +253,6 @@ def _write_disk_store(folder: Path, dump: Path, built: _Built) -> Path:
         shutil.rmtree(folder)
     os.replace(scratch, folder)
     write_atomic(_meta_path(folder), pickle.dumps(built))
-    return folder
 
 
 def _on_disk(settings: Settings, folder: Path, built: _Built, start: float) -> Store:

@@ -134,8 +134,9 @@ class Settings:
         """Server processes: ``workers``, or one per core and at least two.
 
         With one Python thread each (``threads``), a process answers one request at a
-        time, so the cores set how many run at once; two at the least, so that one long
-        query leaves a process free for everything else.
+        time, so the cores set how many run at once. Two at the least, so that a long
+        query does not hold every process; requests that reach the process running it
+        still wait for it (Granian reads them while its thread is busy).
         """
         if self.workers > 0:
             return self.workers

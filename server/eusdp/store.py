@@ -261,8 +261,10 @@ class Store:
         data = self._ox.dump(format=ox.RdfFormat.N_QUADS)
         assert data is not None  # without an output to write to, dump returns the bytes
         lines = data.splitlines(keepends=True)
+        del data  # at 1M triples, one copy of the dump fewer held while the lines are written
         lines.sort()
-        path.write_bytes(b"".join(lines))
+        with path.open("wb") as out:
+            out.writelines(lines)
 
     def counts(self) -> dict[str, int]:
         asserted = sum(self._sizes[str(s.graph)] for s in self.sources if s.role != "extra")

@@ -69,8 +69,8 @@ def w3c_dir() -> Path:
     if not (W3C_PROTOCOL / "manifest.ttl").is_file():
         pytest.fail(
             f"W3C SPARQL Protocol tests not found at {W3C_PROTOCOL} "
-            "(expected manifest.ttl and data1.nt..data3.nt beside the repository, "
-            "in ../shared/w3c/protocol/)",
+            "(expected manifest.ttl and data1.nt..data3.nt, copied from "
+            "../shared/w3c/protocol/)",
             pytrace=False,
         )
     return W3C_PROTOCOL
