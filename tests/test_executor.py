@@ -31,6 +31,15 @@ def work(job: tuple[str, float]) -> str:
     return f"echo {value}"
 
 
+def _occupy(executor: Executor[tuple[str, float], str], seconds: float) -> threading.Thread:
+    """A thread running a ``seconds`` job on ``executor``, already started (and given
+    0.05 s to take its worker)."""
+    blocker = threading.Thread(target=lambda: executor.run(("sleep", seconds), deadline=5))
+    blocker.start()
+    time.sleep(0.05)
+    return blocker
+
+
 @pytest.fixture()
 def pool() -> Executor[tuple[str, float], str]:
     executor: Executor[tuple[str, float], str] = Executor(work, size=2, wait=5)
@@ -90,20 +99,38 @@ def test_parallel_jobs_use_separate_workers(pool: Executor[tuple[str, float], st
     assert time.monotonic() - start < 0.75  # two at once, not one after the other
 
 
-def test_the_wait_for_a_worker_counts_against_the_deadline() -> None:
-    """A job that queued 0.6 s behind another has 0.4 s of its 1 s left: a 0.7 s job
-    overruns (it would not have, had the wait been free)."""
+def test_the_deadline_counts_from_when_the_job_starts() -> None:
+    """A job that queued 0.6 s behind another still has its whole 1 s: a 0.7 s job
+    answers (counted from the call, it would have had 0.4 s), and one that overruns is
+    stopped 1 s after it started, not after it was asked."""
     executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=5)
     try:
-        blocker = threading.Thread(target=lambda: executor.run(("sleep", 0.6), deadline=5))
-        blocker.start()
-        time.sleep(0.05)
+        blocker = _occupy(executor, 0.6)
+        start = time.monotonic()
+        assert executor.run(("sleep", 0.7), deadline=1.0) == "slept"
+        assert time.monotonic() - start >= 1.2  # it did wait for the first
+        blocker.join()
+        blocker = _occupy(executor, 0.6)
         start = time.monotonic()
         with pytest.raises(Overrun):
-            executor.run(("sleep", 0.7), deadline=1.0)
-        assert time.monotonic() - start < 1.5
+            executor.run(("sleep", 10), deadline=1.0)
+        assert 1.4 <= time.monotonic() - start < 2.5  # ~0.55 s of wait + 1 s of run
         blocker.join()
-        assert executor.run(("sleep", 0.7), deadline=1.0) == "slept"  # alone, it fits
+    finally:
+        executor.close()
+
+
+def test_the_wait_for_a_worker_is_bounded_by_the_deadline_too() -> None:
+    """A job that cannot start within its deadline is Busy (it never ran), and its thread
+    was held no longer than that."""
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=30)
+    try:
+        blocker = _occupy(executor, 1.5)
+        start = time.monotonic()
+        with pytest.raises(Busy):
+            executor.run(("echo", 1), deadline=0.5)
+        assert time.monotonic() - start < 1.0
+        blocker.join()
     finally:
         executor.close()
 
@@ -132,6 +159,32 @@ def test_a_spare_worker_takes_short_jobs_while_a_long_one_runs() -> None:
         short = executor.run(("span", 0.05), deadline=5)
         blocker.join()
         assert float(short.split()[1]) < float(long[0].split()[1])  # done before the long one
+    finally:
+        executor.close()
+
+
+def test_the_spare_is_not_for_the_owner_of_the_long_job() -> None:
+    """A client whose long query runs waits for it with its next one; another client's
+    job takes the spare meanwhile."""
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, spare=1, stall=0.3)
+    try:
+        long: list[str] = []
+        blocker = threading.Thread(
+            target=lambda: long.append(executor.run(("span", 1.5), 5, owner="alice"))
+        )
+        blocker.start()
+        time.sleep(0.5)  # the long job has now run past the stall time
+        hers = executor.run(("span", 0.05), deadline=5, owner="alice")
+        blocker.join()
+        assert float(hers.split()[0]) >= float(long[0].split()[1])  # began after it ended
+        blocker = threading.Thread(
+            target=lambda: long.append(executor.run(("span", 1.5), 5, owner="alice"))
+        )
+        blocker.start()
+        time.sleep(0.5)
+        his = executor.run(("span", 0.05), deadline=5, owner="bob")
+        blocker.join()
+        assert float(his.split()[1]) < float(long[1].split()[1])  # done before hers
     finally:
         executor.close()
 

@@ -113,12 +113,12 @@ def _slow_evaluations(
     gate = threading.Event()
     real = service._evaluate
 
-    def slow(job: QueryJob, limit: float) -> object:
+    def slow(job: QueryJob, limit: float, client: str | None) -> object:
         evaluated.append(job)
         gate.wait(10)
         if fail:
             raise Overrun(limit)
-        return real(job, limit)
+        return real(job, limit, client)
 
     monkeypatch.setattr(service, "_evaluate", slow)
     return evaluated, gate

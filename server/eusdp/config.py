@@ -48,15 +48,15 @@ class Settings:
     port: int = 8000
     #: Number of WSGI worker processes (0: one per core, at least 2; see ``worker_count``).
     workers: int = 0
-    #: Threads running Python per worker process. One by default: in the same kind of
-    #: run (``bench/run --scale 1``, canned and ad-hoc, medians of 3) one thread against
-    #: four gave the cached canned answers a p99 of 0.5-6.0 ms against 6.5-8.6 ms (the
-    #: threads of one process queue for its GIL behind each other), and the ad-hoc
-    #: queries 2-17% more req/s with a p99 of 4.2 / 3.8 / 12.7 ms against 20.2 / 10.7 /
-    #: 15.4 ms (they queue for the process's one query worker anyway). What more threads
-    #: buy: cached answers and pages go on being served while the process's query worker
-    #: is busy with a long query; set more where long queries are common.
-    threads: int = 1
+    #: Threads running Python per worker process. Two by default, so that a long query
+    #: does not hold up the requests that reach its process: while one client's query ran
+    #: for 5 s (2 processes), another's canned requests on fresh connections at 20/s waited
+    #: up to 4.7 s, 38 of 60 of them, with one thread; none waited with two. The price, in the same
+    #: kind of run (``bench/run --scale 1``, wrk with 8 connections): a p99 of 1.1-1.8 ms
+    #: for the cached canned answers against 0.5-0.7 ms with one thread (Oxigraph's server:
+    #: 3.3-5.5 ms), for the same req/s; the threads of one process queue for its GIL. Four
+    #: threads gave a p99 of 5-9 ms.
+    threads: int = 2
     #: Write one line per request to stderr (Granian's access log). Off by default, as in
     #: Granian, gunicorn and Oxigraph's server (a proxy in front usually keeps the log): at
     #: 1x it cost 40% of the cached answers' req/s (32,092 without, 18,969 with).
@@ -71,14 +71,16 @@ class Settings:
     #: server processes, at least 1 each, at most ``threads``; see ``query_worker_count``).
     query_workers: int = 0
     #: More query workers per server process that take queries only while every other one
-    #: has been busy for over half a second, so one long query does not hold up short ones.
-    #: Off by default: under a load of long queries the spare is always engaged. At 1M
-    #: triples with 8 clients it gave the same req/s (0.58 against 0.60x Oxigraph), a p99 of
-    #: 9.2 s against 2.3 s, 6 answers past their deadline, and 1,064 against 705 MiB PSS.
-    #: At 100k it made no difference beyond noise (adhoc:2 0.81-0.87x with, 0.84-0.91x
-    #: without). Worth 1 where a few heavy queries share the endpoint with many light ones,
-    #: with ``threads`` of 2 or more: each query waits for its answer on a thread.
-    spare_query_workers: int = 0
+    #: has been busy for over half a second, and only a client's whose queries none of them
+    #: is running (see ``Executor``): one client's long query does not hold up another's
+    #: short ones. While one client's query ran for 5 s, another's ad-hoc queries on fresh
+    #: connections at 20/s waited up to 4.7 s, 31 of 60 of them, without a spare; none
+    #: waited more than 0.21 s with one.
+    #: Behind a proxy every client has the proxy's address, and the spare is never used.
+    #: Without the owner rule (tried in an earlier version) a spare under a load of long
+    #: queries doubled the queries run at once: at 1M triples with 8 clients, a p99 of
+    #: 9.2 s against 2.3 s and 6 answers past their deadline.
+    spare_query_workers: int = 1
     #: Seconds ``serve`` may spend, before its processes fork, answering every canned query
     #: into the cache they all inherit (0: none; the first request of each then evaluates).
     prime_seconds: float = 10.0
@@ -133,10 +135,9 @@ class Settings:
     def worker_count(self) -> int:
         """Server processes: ``workers``, or one per core and at least two.
 
-        With one Python thread each (``threads``), a process answers one request at a
-        time, so the cores set how many run at once. Two at the least, so that a long
-        query does not hold every process; requests that reach the process running it
-        still wait for it (Granian reads them while its thread is busy).
+        A process's threads share its GIL, so it is processes that run Python at once,
+        and the cores set how many are worth having. Two at the least, so that one
+        process may be restarted or stalled while the other answers.
         """
         if self.workers > 0:
             return self.workers

@@ -236,12 +236,17 @@ class QueryService:
             mentions(job.text, "service") and _SERVICE.search(job.text)
         )
 
-    def run(self, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
+    def run(
+        self, job: QueryJob, deadline: float | None = None, client: str | None = None
+    ) -> QueryAnswer:
         """The answer, or the job's error raised here (SyntaxError, domain errors,
-        :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...)."""
+        :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...).
+
+        ``client`` (its address) decides whether a spare worker may take the job while
+        the others run long: only for a client none of them belongs to."""
         limit = self.deadline if deadline is None else min(deadline, self.deadline)
         if not self.cacheable(job):
-            return self._outcome(self._evaluate(job, limit))
+            return self._outcome(self._evaluate(job, limit, client))
         assert self.cache is not None
         key = self._key(job)
         hit = self.cache.get(key)
@@ -255,12 +260,12 @@ class QueryService:
             else:
                 self.coalesced += 1
         if not leading:
-            if not flight.done.wait(limit):
+            if not flight.done.wait(2 * limit):  # the leader may wait, then run: see Executor
                 raise Overrun(limit)
             assert flight.outcome is not None
             return self._outcome(flight.outcome)
         try:
-            outcome = self._evaluate(job, limit)
+            outcome = self._evaluate(job, limit, client)
         except BaseException as exc:  # Overrun, WorkerDied, Busy: the waiters get it too
             outcome = _Failed(exc)
         finally:
@@ -272,9 +277,9 @@ class QueryService:
             self.cache.put(key, outcome)
         return self._outcome(outcome)
 
-    def _evaluate(self, job: QueryJob, limit: float) -> QueryAnswer | _Failed:
+    def _evaluate(self, job: QueryJob, limit: float, client: str | None) -> QueryAnswer | _Failed:
         if self._executor is not None:
-            return self._executor.run(job, limit)
+            return self._executor.run(job, limit, client)
         return execute(self.store, job, self.max_bytes)
 
     @staticmethod

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from web_support import ROOT, LiveServer, live_server_process
+from web_support import LiveServer, live_server_process, project_settings
 
 DEADLINE = 2.0
 
@@ -32,15 +32,7 @@ NATO = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp: Path = tmp_path_factory.mktemp("deadline")
-    settings = {
-        "EUSDP_ONTOLOGY_DIR": str(ROOT / "ontology"),
-        "EUSDP_DATA_DIR": str(ROOT / "data"),
-        "EUSDP_QUERIES_DIR": str(ROOT / "queries"),
-        "EUSDP_CACHE_DIR": str(tmp / "cache"),
-        "EUSDP_WORKERS": "1",
-        "EUSDP_THREADS": "4",
-        "EUSDP_QUERY_TIMEOUT": str(DEADLINE),
-    }
+    settings = project_settings(tmp, WORKERS="1", THREADS="4", QUERY_TIMEOUT=str(DEADLINE))
     with live_server_process(settings, tmp) as live:
         yield live
 

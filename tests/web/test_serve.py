@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
+import time
 from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
-from web_support import ROOT, LiveServer, live_server_process
+from web_support import LiveServer, live_server_process, project_settings
 
 from eusdp.config import Settings
 from eusdp.serve import MIN_THREAD_STACK, granian_options, thread_stack_bytes
@@ -71,14 +73,7 @@ def test_live_errors_are_problems(live_server: LiveServer) -> None:
 def test_serving_from_a_store_on_disk(tmp_path_factory: pytest.TempPathFactory) -> None:
     """``store_dir``: two workers and their query workers each open the store themselves."""
     tmp = tmp_path_factory.mktemp("on-disk")
-    settings = {
-        "EUSDP_ONTOLOGY_DIR": str(ROOT / "ontology"),
-        "EUSDP_DATA_DIR": str(ROOT / "data"),
-        "EUSDP_QUERIES_DIR": str(ROOT / "queries"),
-        "EUSDP_CACHE_DIR": str(tmp / "cache"),
-        "EUSDP_STORE_DIR": str(tmp / "stores"),
-        "EUSDP_WORKERS": "2",
-    }
+    settings = project_settings(tmp, STORE_DIR=str(tmp / "stores"), WORKERS="2")
     with live_server_process(settings, tmp) as server:
         status, _, body = server.request("GET", "/queries/partners-in-nato?format=csv")
         assert status == 200
@@ -92,3 +87,48 @@ def test_serving_from_a_store_on_disk(tmp_path_factory: pytest.TempPathFactory) 
         status, _, body = server.request("GET", "/id/country/norway", headers=html)
         assert status == 200 and b"Norway" in body
     assert any(p.name.startswith("store-") for p in (tmp / "stores").iterdir())
+
+
+#: A query that runs far past any deadline on the project graph (four-way cross product).
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def _get_from(server: LiveServer, source: str, path: str) -> tuple[int, bytes]:
+    """A GET on a fresh connection from the local address ``source`` (another client)."""
+    conn = http.client.HTTPConnection(
+        server.host, server.port, timeout=60, source_address=(source, 0)
+    )
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_one_clients_long_query_holds_up_no_other_client(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The default threads and spare worker, one server process with one query worker (the
+    worst case: every request reaches the process, and the worker, running the long
+    query; as on two cores, where each process has one). While one client's query runs
+    until its deadline, another client gets a cached canned answer, the health check and
+    an ad-hoc query answered, each before the long one ends; the long one is then stopped
+    at its deadline (503)."""
+    tmp = tmp_path_factory.mktemp("long-query")
+    settings = project_settings(tmp, WORKERS="1", QUERY_WORKERS="1")
+    with live_server_process(settings, tmp) as server:
+        long: list[tuple[int, bytes]] = []
+        path = "/sparql?" + urlencode({"query": ENDLESS, "timeout": "8"})
+        runner = threading.Thread(target=lambda: long.append(_get_from(server, "127.0.0.2", path)))
+        runner.start()
+        time.sleep(1.0)  # it is running, and past the half second after which a spare helps
+        assert _get_from(server, "127.0.0.1", "/queries/partners-in-nato")[0] == 200
+        assert _get_from(server, "127.0.0.1", "/health")[0] == 200
+        query = "SELECT (COUNT(*) AS ?n) { ?p a <https://w3id.org/eusdp/ontology#Partnership> }"
+        status, body = _get_from(server, "127.0.0.1", "/sparql?" + urlencode({"query": query}))
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["n"]["value"] == "9"
+        assert runner.is_alive()  # all three answered while the long query still ran
+        runner.join(30)
+        assert long[0][0] == 503

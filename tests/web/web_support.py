@@ -91,6 +91,18 @@ def wait_until_up(server: LiveServer, proc: subprocess.Popen[bytes], timeout: fl
     pytest.fail(f"server not up after {timeout}s:\n{server.log.read_text()[-4000:]}")
 
 
+def project_settings(tmp: Path, **more: str) -> dict[str, str]:
+    """``EUSDP_*`` settings that serve the project's own graph, with a cache under ``tmp``;
+    ``more`` adds or overrides (``WORKERS="1"`` sets ``EUSDP_WORKERS``)."""
+    return {
+        "EUSDP_ONTOLOGY_DIR": str(ROOT / "ontology"),
+        "EUSDP_DATA_DIR": str(ROOT / "data"),
+        "EUSDP_QUERIES_DIR": str(ROOT / "queries"),
+        "EUSDP_CACHE_DIR": str(tmp / "cache"),
+        **{f"EUSDP_{name}": value for name, value in more.items()},
+    }
+
+
 @contextmanager
 def live_server_process(settings: dict[str, str], tmp: Path) -> Iterator[LiveServer]:
     """``python -m eusdp.serve`` on a free local port with ``EUSDP_*`` settings, as in

@@ -46,14 +46,19 @@ def deadline_param(req: ProtocolRequest) -> float | None:
     return seconds
 
 
-def run_job(service: QueryService, job: QueryJob, deadline: float | None = None) -> QueryAnswer:
+def run_job(
+    service: QueryService,
+    job: QueryJob,
+    deadline: float | None = None,
+    client: str | None = None,
+) -> QueryAnswer:
     """Run ``job`` on ``service``, or raise the problem that says why it has no answer.
 
     No Flask here: the ``/sparql`` lane (:mod:`eusdp.web.lane`) calls it outside any app
     context, the views through :func:`answer`."""
     limit = service.deadline if deadline is None else min(deadline, service.deadline)
     try:
-        return service.run(job, limit)
+        return service.run(job, limit, client)
     except SyntaxError as exc:
         raise query_syntax_error(exc) from None
     except Overrun:
@@ -89,7 +94,7 @@ def answer_headers(result: QueryAnswer, job: QueryJob) -> list[tuple[str, str]]:
 def answer(job: QueryJob, deadline: float | None = None) -> Response:
     """Run ``job`` and write the response, or raise the problem that says why not."""
     service = state().queries
-    result = run_job(service, job, deadline)
+    result = run_job(service, job, deadline, request.remote_addr or "unknown")
     response = Response(result.body, headers=answer_headers(result, job))
     if service.cacheable(job):
         mark_cacheable(request.environ)

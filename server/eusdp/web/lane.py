@@ -117,7 +117,7 @@ class SparqlLane:
                 max_rows=settings.max_rows,
             )
             service = self.state.queries
-            result = run_job(service, job, deadline_param(req))
+            result = run_job(service, job, deadline_param(req), client)
         finally:
             if self.limiter is not None:
                 self.limiter.leave(client)
