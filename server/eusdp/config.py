@@ -51,11 +51,12 @@ class Settings:
     #: Threads running Python per worker process. Two by default, so that a long query
     #: does not hold up the requests that reach its process: while one client's query ran
     #: for 5 s (2 processes), another's canned requests on fresh connections at 20/s waited
-    #: up to 4.7 s, 38 of 60 of them, with one thread; none waited with two. The price, in the same
-    #: kind of run (``bench/run --scale 1``, wrk with 8 connections): a p99 of 1.1-1.8 ms
-    #: for the cached canned answers against 0.5-0.7 ms with one thread (Oxigraph's server:
-    #: 3.3-5.5 ms), for the same req/s; the threads of one process queue for its GIL. Four
-    #: threads gave a p99 of 5-9 ms.
+    #: up to 4.7 s, 38 of 60 of them, with one thread; none waited with two. The price is
+    #: the cached answers' tail, for the same req/s (the threads of a process queue for its
+    #: GIL): at 1x with wrk's 8 connections, trials of 3x5 s gave a p99 of 1.0-1.7 ms
+    #: against 0.5-0.8 ms with one thread, and a full ``bench/run``'s runs anywhere between
+    #: 0.2 and 10 ms (Oxigraph's server: 2.5-5.2 ms), so that one median in six was above
+    #: Oxigraph's. Four threads gave 5-9 ms.
     threads: int = 2
     #: Write one line per request to stderr (Granian's access log). Off by default, as in
     #: Granian, gunicorn and Oxigraph's server (a proxy in front usually keeps the log): at
