@@ -6,7 +6,9 @@ import dataclasses
 import multiprocessing
 import os
 import pickle
+import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -268,3 +270,33 @@ def test_the_store_on_disk_is_written_by_a_child(
     blocked.write_text("not a folder", encoding="utf-8")
     with pytest.raises(OSError):
         build_in_child(dataclasses.replace(project_settings, store_dir=blocked / "stores"))
+
+
+def test_processes_rebuilding_at_once_write_the_store_once(
+    project_settings: Settings, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each server process rebuilds for itself when the files change: one writes the
+    store, the others wait for it and open it (written twice, the second writer would
+    remove the folder the first had just opened). Threads stand in for the processes:
+    the lock is a flock on a file opened anew by each call."""
+    settings = dataclasses.replace(project_settings, store_dir=tmp_path / "stores")
+    writes: list[object] = []
+    real = building._in_child
+
+    def counted(work: Callable[[], object], *, fresh: bool = False) -> object:
+        if fresh:  # the store's writer (the build itself runs in a fork)
+            writes.append(work)
+        return real(work, fresh=fresh)
+
+    monkeypatch.setattr(building, "_in_child", counted)
+    built: list[Store] = []
+    threads = [
+        threading.Thread(target=lambda: built.append(build_in_child(settings))) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(built) == 2 and len(writes) == 1
+    for one in built:
+        assert rows(one, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)

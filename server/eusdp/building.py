@@ -42,7 +42,14 @@ import pyoxigraph as ox
 
 from . import __version__
 from .config import Settings
-from .inference import InferenceReport, cache_key, prune_unused, touch, write_atomic
+from .inference import (
+    InferenceReport,
+    cache_key,
+    lock_file,
+    prune_unused,
+    touch,
+    write_atomic,
+)
 from .loader import SourceFile, extra_sources, project_sources
 from .querying import portable
 from .store import Store, build_store
@@ -128,10 +135,7 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
         folder = store_folder(settings)
         found = _read_meta(folder)
         if found is None:
-            with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
-                dump = Path(scratch) / "store.nq"
-                found = _build(settings, check, dump)
-                _in_child(partial(_write_disk_store, folder, dump, found), fresh=True)
+            found = _write_store_once(settings, folder, check)
         return _on_disk(settings, folder, found, start)
     kept = built_file(settings, check)
     if kept is not None:
@@ -148,6 +152,28 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
         if kept is not None:
             _keep_built(dump, kept, found)
     return store
+
+
+def _write_store_once(settings: Settings, folder: Path, check: bool) -> _Built:
+    """Build and write the on-disk store ``folder``, unless another process does it first.
+
+    The server's processes rebuild each for itself when the files change (``live.py``);
+    writing the same folder at once, one would remove the store another has just opened.
+    So one writes, under a lock beside the folder, and the others, once they hold it,
+    find the store written and open it."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock = lock_file(folder)
+    try:
+        found = _read_meta(folder)
+        if found is not None:
+            return found
+        with tempfile.TemporaryDirectory(prefix="eusdp-build-") as scratch:
+            dump = Path(scratch) / "store.nq"
+            found = _build(settings, check, dump)
+            _in_child(partial(_write_disk_store, folder, dump, found), fresh=True)
+        return found
+    finally:
+        os.close(lock)  # closing releases the lock
 
 
 def _in_memory(settings: Settings, dump: Path, built: _Built, start: float) -> Store:

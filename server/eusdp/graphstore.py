@@ -21,7 +21,6 @@ what this module raises.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -49,7 +48,7 @@ from .export import (
     prefixes,
     serialize,
 )
-from .inference import prune_unused, touch, write_atomic
+from .inference import lock_file, prune_unused, touch, write_atomic
 from .store import Store
 from .terms import to_oxigraph
 
@@ -221,7 +220,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
     if touch(path):
         return path
     try:
-        lock = _lock(path)
+        lock = lock_file(path)
     except OSError:  # a cache folder that cannot be written costs speed, never the answer
         return cached(store, key, make)
     try:  # one process writes a dump; the others wait for it here, then read the file
@@ -252,21 +251,6 @@ def _dump_path(store: Store, key: tuple[Hashable, ...], fmt: str) -> Path | None
     if folder is None:
         return None
     return folder / "dumps" / f"{etag(store, *key)}.{fmt}"
-
-
-def _lock(path: Path) -> int:
-    """An exclusive ``flock`` on ``path``'s lock file, held until the descriptor is closed.
-    It excludes threads as well as processes: each call opens the file anew, and a flock
-    belongs to the open file."""
-    lock = path.with_name(path.name + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
 
 
 def _render(store: Store, selection: Selection, fmt: str) -> bytes:

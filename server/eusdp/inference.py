@@ -18,6 +18,7 @@ detected and rebuilt, never served.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -352,6 +353,21 @@ def infer_cached(
     except OSError:
         report.cache = "unwritable"
     return graph, report
+
+
+def lock_file(path: Path) -> int:
+    """An exclusive ``flock`` on ``path``'s lock file, held until the descriptor is closed.
+    It excludes threads as well as processes: each call opens the file anew, and a flock
+    belongs to the open file."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def touch(path: Path) -> bool:

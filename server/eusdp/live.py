@@ -3,9 +3,13 @@
 A :class:`LiveGraph` holds the store and the query service built on it as one
 pair. A rebuild (new files: parse, reason, validate, load) happens beside it,
 in a background thread, while requests keep being answered from the current
-pair; only a complete, valid new pair is swapped in, by one assignment. A
-rebuild that fails (a broken file, a shape violation) changes nothing: the
-server goes on serving the previous graph and says why in its log.
+pair. It is the build a start does (:func:`~eusdp.building.build_in_child`): in a
+child process, so rdflib's graphs never reach the server's heap; kept in the cache
+folder, or written once to ``store_dir`` and opened by every server process (each
+rebuilds for itself); and loaded in sorted order, which answers faster (see
+``Store.dump_quads``). Only a complete, valid new pair is swapped in, by one
+assignment. A rebuild that fails (a broken file, a shape violation) changes
+nothing: the server goes on serving the previous graph and says why in its log.
 
 :class:`Watcher` polls the source files' sizes and modification times and asks
 for a rebuild when they change (``reload_interval`` seconds; 0 turns it off).
@@ -15,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .building import build_in_child
 from .config import Settings
 from .loader import DataError, extra_sources, project_sources
 from .querying import QueryService
-from .store import Store, build_store
+from .store import Store
 
 log = logging.getLogger("eusdp.live")
 
@@ -59,8 +63,8 @@ class LiveGraph:
     def served(self) -> Served:
         return self._served
 
-    def rebuild(self, validate: Callable[[Store], object] | None = None) -> bool:
-        """Build a new store from the files; swap it in if it builds (and validates).
+    def rebuild(self) -> bool:
+        """Build a new store from the files; swap it in if it builds and validates.
 
         Returns whether a swap happened. Requests are answered from the previous
         graph until the assignment that swaps; the previous query workers end when
@@ -70,9 +74,7 @@ class LiveGraph:
             return False  # a rebuild is already under way; it will read the newest files
         try:
             try:
-                store = build_store(self.settings)
-                if validate is not None:
-                    validate(store)
+                store = build_in_child(self.settings, check=True)
             except Exception as exc:  # a broken file must not take the server down
                 self.last_error = str(exc)
                 log.error("rebuild failed, still serving the previous graph: %s", exc)
@@ -108,15 +110,9 @@ def fingerprint(settings: Settings) -> tuple[tuple[str, int, int], ...]:
 class Watcher:
     """A daemon thread that rebuilds the live graph when its files change."""
 
-    def __init__(
-        self,
-        live: LiveGraph,
-        interval: float,
-        validate: Callable[[Store], object] | None = None,
-    ) -> None:
+    def __init__(self, live: LiveGraph, interval: float) -> None:
         self.live = live
         self.interval = interval
-        self.validate = validate
         self._seen = fingerprint(live.settings)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="eusdp-watcher", daemon=True)
@@ -134,4 +130,4 @@ class Watcher:
             now = fingerprint(self.live.settings)
             if now != self._seen:
                 self._seen = now
-                self.live.rebuild(self.validate)
+                self.live.rebuild()

@@ -109,8 +109,6 @@ def _watch(app: Flask, live: LiveGraph, interval: float) -> Callable[[], None]:
     """Watch the files from each serving process: under Granian the app is built in the
     master and forked, and threads do not survive a fork, so each worker starts its own
     watcher with its first request. Returns the hook that starts it, for the lane."""
-    from ..validation import check_store
-
     started: dict[int, Watcher] = {}
     lock = threading.Lock()
 
@@ -119,7 +117,7 @@ def _watch(app: Flask, live: LiveGraph, interval: float) -> Callable[[], None]:
         if pid not in started:
             with lock:
                 if pid not in started:
-                    started[pid] = Watcher(live, interval, validate=check_store).start()
+                    started[pid] = Watcher(live, interval).start()
 
     app.before_request(ensure_watcher)
     app.extensions["eusdp.watchers"] = started
