@@ -67,7 +67,9 @@ def granian_options(settings: Settings) -> dict[str, Any]:
     Granian's single-threaded runtime (``st``, one I/O thread per worker; for WSGI it
     would pick ``mt``): with ``threads=1`` at 1x it gave cached answers 60,233 against
     51,244 req/s and a p99 of 0.3-0.6 against 0.5-0.6 ms. The Python thread does the
-    work; more I/O threads would only compete with it for the cores.
+    work; more I/O threads would only compete with it for the cores. With
+    ``threads=2`` the two measured alike (cached answers 44-56k req/s either way, p99
+    1.3-1.5 ms on ``mt`` against 1.0-1.7 ms on ``st``; ad-hoc the same), so ``st`` stays.
     """
     from granian.constants import HTTPModes, Interfaces, RuntimeModes
     from granian.http import HTTP1Settings
