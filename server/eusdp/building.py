@@ -161,8 +161,7 @@ def _write_store_once(settings: Settings, folder: Path, check: bool) -> _Built:
     writing the same folder at once, one would remove the store another has just opened.
     So one writes, under a lock beside the folder, and the others, once they hold it,
     find the store written and open it."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    lock = lock_file(folder)
+    lock = lock_file(folder)  # it makes the folder's parent
     try:
         found = _read_meta(folder)
         if found is not None:

@@ -18,7 +18,6 @@ from rdflib.term import Node
 from .config import Settings
 from .inference import InferenceReport, cache_key, infer_cached, write_atomic
 from .loader import SourceFile, load_dataset, merged, parse_file, project_sources
-from .store import Store
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
@@ -146,35 +145,6 @@ def _stamp(settings: Settings, sources: list[SourceFile]) -> Path | None:
     return settings.cache_dir / f"valid-{cache_key(sources)[:32]}"
 
 
-def check_store(store: Store) -> ValidationReport:
-    """Validate what a store holds (through rdflib views of it); remembered (per content)
-    when it passes, so that a server restarting on unchanged files does not pay for
-    SHACL again.
-
-    Raises :class:`InvalidData` if there is a violation or an inconsistency.
-    """
-    sources = [s for s in store.sources if s.role != "extra"]
-    return _checked(
-        store.settings,
-        sources,
-        store.report,
-        store.counts()["asserted"],
-        lambda: {s.graph: store.view([str(s.graph)]) for s in sources},
-        lambda: _native(store.union(infer=True)),
-    )
-
-
-def _native(view: Graph) -> Graph:
-    """An in-memory copy of a view: pySHACL copies its data graph into a ConjunctiveGraph,
-    which only takes a context-aware store, so it gets the copy it would make anyway."""
-    graph = Graph()
-    for prefix, ns in view.namespaces():
-        graph.bind(prefix, ns, override=True)
-    for t in view:
-        graph.add(t)
-    return graph
-
-
 def check_graphs(
     settings: Settings,
     sources: Sequence[SourceFile],
@@ -183,7 +153,12 @@ def check_graphs(
     inferred: Graph,
     report: InferenceReport,
 ) -> ValidationReport:
-    """:func:`check_store` on the rdflib graphs of a build, before they become a store."""
+    """Validate the rdflib graphs of a build, before they become a store; remembered (per
+    content) when it passes, so that a server restarting on unchanged files does not pay
+    for SHACL again.
+
+    Raises :class:`InvalidData` if there is a violation or an inconsistency.
+    """
     project = [s for s in sources if s.role != "extra"]
     return _checked(
         settings,
