@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import multiprocessing
 import os
 import pickle
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from eusdp import building
+from eusdp import building, inference
 from eusdp.building import build_in_child, built_file, store_folder
 from eusdp.config import Settings
 from eusdp.loader import DataError
@@ -300,3 +301,37 @@ def test_processes_rebuilding_at_once_write_the_store_once(
     assert len(built) == 2 and len(writes) == 1
     for one in built:
         assert rows(one, PARTNERS_IN_NATO) == rows(store, PARTNERS_IN_NATO)
+
+
+def _old_store(stores: Path, name: str, *, days: float) -> Path:
+    """A store folder and its meta file, last opened ``days`` ago (their contents do not
+    matter to pruning)."""
+    folder = stores / f"store-{name}"
+    folder.mkdir(parents=True)
+    (folder / "CURRENT").write_text("a store", encoding="utf-8")
+    meta = folder.with_name(folder.name + ".meta")
+    meta.write_bytes(b"meta")
+    then = time.time() - days * 24 * 3600
+    os.utime(meta, (then, then))
+    return folder
+
+
+def test_stores_unused_for_a_day_are_pruned_when_another_is_written(
+    project_settings: Settings, tmp_path: Path
+) -> None:
+    """Writing a store removes the others that no process has open and none has opened
+    for a day; one still open somewhere (a running server, here another open file
+    holding its lock) and one opened recently stay."""
+    stores = tmp_path / "stores"
+    idle = _old_store(stores, "idle", days=2)
+    recent = _old_store(stores, "recent", days=0.5)
+    open_elsewhere = _old_store(stores, "open", days=2)
+    hold = inference.lock_file(open_elsewhere, fcntl.LOCK_SH, ".use")
+    try:
+        written = build_in_child(dataclasses.replace(project_settings, store_dir=stores))
+        assert rows(written, PARTNERS_IN_NATO)
+    finally:
+        os.close(hold)
+    assert not idle.exists() and not idle.with_name(idle.name + ".meta").exists()
+    assert recent.exists() and open_elsewhere.exists()
+    assert store_folder(written.settings).exists()

@@ -24,6 +24,7 @@ stops the server before it binds a port, with the same message.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import multiprocessing
 import os
@@ -133,9 +134,11 @@ def build_in_child(settings: Settings, *, check: bool = True) -> Store:
     start = time.perf_counter()
     if settings.store_dir is not None:
         folder = store_folder(settings)
+        _hold(folder)  # before the meta is read: from now on no pruner removes it
         found = _read_meta(folder)
         if found is None:
             found = _write_store_once(settings, folder, check)
+        touch(_meta_path(folder))  # its time of use, for _prune_stores
         return _on_disk(settings, folder, found, start)
     kept = built_file(settings, check)
     if kept is not None:
@@ -170,9 +173,55 @@ def _write_store_once(settings: Settings, folder: Path, check: bool) -> _Built:
             dump = Path(scratch) / "store.nq"
             found = _build(settings, check, dump)
             _in_child(partial(_write_disk_store, folder, dump, found), fresh=True)
+        _prune_stores(folder)
         return found
     finally:
         os.close(lock)  # closing releases the lock
+
+
+#: Lock files of on-disk stores: a writer holds ``.lock``; every process that has the store
+#: open holds ``.use`` shared, for as long as it lives (its forks inherit the hold).
+_IN_USE = ".use"
+_HELD: dict[Path, int] = {}
+
+
+def _hold(folder: Path) -> None:
+    """Mark the store ``folder`` in use by this process and its forks, for as long as they
+    live: a shared hold on its ``.use`` lock, which :func:`_prune_stores` must take
+    exclusively before it removes anything. Taken before the store is even looked for,
+    so that it cannot go between being found and being opened."""
+    if folder in _HELD:
+        return
+    try:
+        _HELD[folder] = lock_file(folder, fcntl.LOCK_SH, _IN_USE)
+    except OSError:  # a folder we may not lock: it is looked for, written and served all the
+        pass  # same (if it cannot be written either, that error comes from the writer)
+
+
+def _prune_stores(written: Path) -> None:
+    """Remove the other stores beside ``written`` that no process has open and none has
+    opened for ``BUILT_IDLE_SECONDS`` (as the cache folder's builds): one per content
+    version, 230 MiB each at 1M triples, they would otherwise pile up with every change.
+
+    A store is removed only while this process holds both its locks exclusively, taken
+    without waiting: no writer is writing it and no process has it open. The meta file
+    goes first: without it the folder is no store, and a start writes it again."""
+    cutoff = time.time() - BUILT_IDLE_SECONDS
+    for meta in written.parent.glob("store-*.meta"):
+        folder = meta.with_name(meta.name[: -len(".meta")])
+        locks: list[int] = []
+        try:
+            if folder == written or meta.stat().st_mtime >= cutoff:
+                continue
+            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB))
+            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB, _IN_USE))
+            meta.unlink()
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # in use, being written, gone already, or not ours to remove
+            continue
+        finally:
+            for fd in locks:
+                os.close(fd)
 
 
 def _in_memory(settings: Settings, dump: Path, built: _Built, start: float) -> Store:
@@ -283,6 +332,7 @@ def _write_disk_store(folder: Path, dump: Path, built: _Built) -> None:
 def _on_disk(settings: Settings, folder: Path, built: _Built, start: float) -> Store:
     def reopen() -> ox.Store:
         return ox.Store.read_only(str(folder))
+
 
     return Store(
         settings,

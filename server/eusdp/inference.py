@@ -355,15 +355,16 @@ def infer_cached(
     return graph, report
 
 
-def lock_file(path: Path) -> int:
-    """An exclusive ``flock`` on ``path``'s lock file, held until the descriptor is closed.
-    It excludes threads as well as processes: each call opens the file anew, and a flock
-    belongs to the open file."""
-    lock = path.with_name(path.name + ".lock")
+def lock_file(path: Path, how: int = fcntl.LOCK_EX, suffix: str = ".lock") -> int:
+    """A ``flock`` (exclusive unless ``how`` says otherwise) on ``path``'s lock file, held
+    until the descriptor is closed. It excludes threads as well as processes: each call
+    opens the file anew, and a flock belongs to the open file. With ``LOCK_NB`` in ``how``
+    it raises ``BlockingIOError`` instead of waiting."""
+    lock = path.with_name(path.name + suffix)
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, how)
     except OSError:
         os.close(fd)
         raise
