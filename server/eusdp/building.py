@@ -201,7 +201,7 @@ def _hold(folder: Path) -> None:
 def _prune_stores(written: Path) -> None:
     """Remove the other stores beside ``written`` that no process has open and none has
     opened for ``BUILT_IDLE_SECONDS`` (as the cache folder's builds): one per content
-    version, 230 MiB each at 1M triples, they would otherwise pile up with every change.
+    version, 228 MiB each at 1M triples, they would otherwise pile up with every change.
 
     A store is removed only while this process holds both its locks exclusively, taken
     without waiting: no writer is writing it and no process has it open. The meta file
@@ -332,7 +332,6 @@ def _write_disk_store(folder: Path, dump: Path, built: _Built) -> None:
 def _on_disk(settings: Settings, folder: Path, built: _Built, start: float) -> Store:
     def reopen() -> ox.Store:
         return ox.Store.read_only(str(folder))
-
 
     return Store(
         settings,
