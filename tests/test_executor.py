@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from eusdp.executor import Busy, Executor, Overrun, WorkerDied
+from eusdp.executor import Busy, Executor, Overrun, WorkerDied, _receive, _send
 
 
 def work(job: tuple[str, float]) -> str:
@@ -24,6 +24,8 @@ def work(job: tuple[str, float]) -> str:
         os.kill(os.getpid(), signal.SIGSEGV)
     if kind == "pid":
         return str(os.getpid())
+    if kind == "big":  # larger than a pipe holds: read in many pieces
+        return "".join(chr(ord("a") + i % 26) for i in range(int(value)))
     if kind == "span":  # when it ran, on the clock every process shares
         began = time.monotonic()
         time.sleep(value)
@@ -49,6 +51,30 @@ def pool() -> Executor[tuple[str, float], str]:
 
 def test_answers_within_the_deadline(pool: Executor[tuple[str, float], str]) -> None:
     assert pool.run(("echo", 1), deadline=5) == "echo 1"
+
+
+def test_answers_larger_than_a_pipe_arrive_whole(
+    pool: Executor[tuple[str, float], str],
+) -> None:
+    for size in (0, 65_535, 65_536, 3_000_001):
+        answer = pool.run(("big", size), deadline=10)
+        assert len(answer) == size
+        assert answer[:3] == "abc"[: min(size, 3)] and answer.endswith(
+            chr(ord("a") + (size - 1) % 26) if size else ""
+        )
+
+
+def test_a_message_cut_short_is_the_end_of_the_pipe_not_a_short_message() -> None:
+    read, write = os.pipe()
+    try:
+        _send(write, "x" * 100)
+        assert _receive(read) == "x" * 100
+        os.write(write, (1000).to_bytes(8, "big") + b"only part")
+        os.close(write)
+        with pytest.raises(EOFError):
+            _receive(read)
+    finally:
+        os.close(read)
 
 
 def test_overrun_is_stopped_within_the_deadline_and_the_next_job_runs(

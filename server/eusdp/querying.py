@@ -183,11 +183,27 @@ STALL = 0.5
 
 
 class _Flight:
-    """One evaluation that identical jobs arriving meanwhile wait for."""
+    """One evaluation that identical jobs arriving meanwhile wait for.
+
+    A lock the leader holds until the outcome is in, not an Event: every cacheable
+    query opens a flight, and an Event (a Condition and its lock, in Python) cost a
+    few microseconds of the server's time per ad-hoc query for a wait that is rare."""
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self._running = threading.Lock()
+        self._running.acquire()
         self.outcome: QueryAnswer | _Failed | None = None
+
+    def land(self, outcome: QueryAnswer | _Failed) -> None:
+        self.outcome = outcome
+        self._running.release()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the outcome came within ``timeout`` seconds."""
+        if not self._running.acquire(timeout=timeout):
+            return False
+        self._running.release()  # for the next waiter
+        return True
 
 
 class QueryService:
@@ -260,7 +276,7 @@ class QueryService:
             else:
                 self.coalesced += 1
         if not leading:
-            if not flight.done.wait(2 * limit):  # the leader may wait, then run: see Executor
+            if not flight.wait(2 * limit):  # the leader may wait, then run: see Executor
                 raise Overrun(limit)
             assert flight.outcome is not None
             return self._outcome(flight.outcome)
@@ -271,8 +287,7 @@ class QueryService:
         finally:
             with self._flights_lock:
                 del self._flights[key]
-        flight.outcome = outcome
-        flight.done.set()
+        flight.land(outcome)
         if isinstance(outcome, QueryAnswer):
             self.cache.put(key, outcome)
         return self._outcome(outcome)
