@@ -20,7 +20,7 @@ and a client that ignores headers still gets a valid, if shorter, answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -283,18 +283,67 @@ def _solutions(
     return data, truncated
 
 
+class _JsonWriter:
+    """A file for Oxigraph to write SPARQL JSON into that gives up once the answer may
+    have more than ``max_rows`` rows.
+
+    Oxigraph writes the rows of a JSON answer one after the other, separated by
+    ``},{`` (a row is an object of term objects, and a term's own members are separated
+    by ``","``). Inside a string that sequence can occur too, but never followed by an
+    unescaped quote, so counting ``},{`` over-counts rows, never under-counts them: an
+    answer where it occurs fewer than ``max_rows`` times has at most ``max_rows`` rows.
+    """
+
+    def __init__(self, max_rows: int) -> None:
+        self.parts: list[bytes] = []
+        self.max_rows = max_rows
+        self.seen = 0
+
+    def write(self, chunk: bytes) -> int:
+        self.parts.append(bytes(chunk))
+        self.seen += chunk.count(b"},{")  # a separator across two chunks is caught below
+        if self.seen >= self.max_rows:
+            raise _Enough
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
+
+
+_ROW_SEPARATOR = b"},{"
+
+
+def _json_within(solutions: ox.QuerySolutions, max_rows: int) -> bytes | None:
+    """The answer as SPARQL JSON written by Oxigraph in one pass, if it provably has at
+    most ``max_rows`` rows; ``None`` (the solutions consumed) if it may have more."""
+    writer = _JsonWriter(max_rows)
+    try:
+        solutions.serialize(cast(IO[bytes], writer), format=QRF.JSON)
+    except _Enough:
+        return None
+    data = b"".join(writer.parts)
+    return data if data.count(_ROW_SEPARATOR) < max_rows else None
+
+
 def serialize_result(
     result: OxResult,
     fmt: Format | str,
     *,
     max_rows: int | None = None,
     prefixes: dict[str, str] | None = None,
+    again: Callable[[], OxResult] | None = None,
 ) -> Serialized:
     """Write an Oxigraph answer in ``fmt`` (a :class:`Format`, short name or media type).
 
     Raises ``ValueError`` if the format is unknown or cannot hold this kind of
     answer (a graph as CSV, a table as Turtle). ``prefixes`` only shape Turtle
     and TriG. The answer is consumed.
+
+    ``again`` evaluates the same query once more. Given, a SELECT answer asked for as
+    JSON (the default format) is written in one pass, and only an answer that may be
+    longer than ``max_rows`` is evaluated again and cut the slower way (see
+    :func:`_solutions`): that pass cost a third of a small query's evaluation in the
+    query worker (``/tmp/exp/parts.py``: 65 µs against 47 for adhoc:1 at 1x).
     """
     offered = offered_for(result)
     chosen = fmt if isinstance(fmt, Format) else find_format(fmt, offered)
@@ -310,6 +359,18 @@ def serialize_result(
         triples, truncated = _take(result, max_rows)
         body = ox.serialize(triples, format=chosen.rdf, prefixes=prefixes)
         return Serialized(body or b"", chosen, truncated)
+    if chosen is JSON and (max_rows is None or again is not None):
+        whole = (
+            result.serialize(format=QRF.JSON) or b""
+            if max_rows is None
+            else _json_within(result, max_rows)
+        )
+        if whole is not None:
+            return Serialized(whole, chosen)
+        assert again is not None
+        result = again()
+        if not isinstance(result, ox.QuerySolutions):
+            raise ValueError("evaluated again, the query gave another kind of answer")
     data, truncated = _solutions(result, chosen, max_rows)
     return Serialized(data, chosen, truncated)
 

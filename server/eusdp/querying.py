@@ -116,16 +116,23 @@ def execute(store: Store, job: QueryJob, max_bytes: int | None = None) -> QueryA
     """Evaluate and serialise one job. Runs in a worker: returns errors, never raises."""
     start = time.perf_counter()
     try:
-        result = store.query(
-            job.text,
-            infer=job.infer,
-            default_graph_uris=job.default_graph_uris,
-            named_graph_uris=job.named_graph_uris,
-            bindings=dict(job.bindings) or None,
-            base_iri=job.base_iri,
-        )
+
+        def evaluate() -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+            return store.query(
+                job.text,
+                infer=job.infer,
+                default_graph_uris=job.default_graph_uris,
+                named_graph_uris=job.named_graph_uris,
+                bindings=dict(job.bindings) or None,
+                base_iri=job.base_iri,
+            )
+
         written = serialize_result(
-            result, job.format, max_rows=job.max_rows, prefixes=dict(job.prefixes) or None
+            evaluate(),
+            job.format,
+            max_rows=job.max_rows,
+            prefixes=dict(job.prefixes) or None,
+            again=evaluate,
         )
         if max_bytes is not None and len(written.body) > max_bytes:
             raise AnswerTooLarge(len(written.body), max_bytes)

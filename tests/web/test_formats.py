@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 
 import pyoxigraph as ox
 import pytest
@@ -194,3 +195,61 @@ def test_json_terms_match_oxigraph(mini_store: Store) -> None:
     ours_row.pop("bnode"), theirs_row.pop("bnode")  # fresh labels on every evaluation
     assert ours["head"] == theirs["head"]
     assert ours_row == theirs_row
+
+
+# --- JSON in one pass (``again`` given): the same bytes, cut the same way ---------------
+
+
+def _counted(store: Store, query: str) -> tuple[Callable[[], formats.OxResult], list[int]]:
+    """A re-evaluation callback for ``serialize_result``, and how often it was called."""
+    calls: list[int] = []
+
+    def again() -> formats.OxResult:
+        calls.append(1)
+        return store.query(query)
+
+    return again, calls
+
+
+def test_json_in_one_pass_is_oxigraphs_own_answer(mini_store: Store) -> None:
+    again, calls = _counted(mini_store, MULTILINE)
+    written = serialize_result(mini_store.query(MULTILINE), formats.JSON, max_rows=10, again=again)
+    assert written.body == mini_store.query(MULTILINE).serialize(format=formats.QRF.JSON)
+    assert not written.truncated and calls == []
+
+
+def test_json_longer_than_the_limit_is_evaluated_again_and_cut(mini_store: Store) -> None:
+    again, calls = _counted(mini_store, MULTILINE)
+    written = serialize_result(mini_store.query(MULTILINE), formats.JSON, max_rows=2, again=again)
+    doc = json.loads(written.body)
+    assert written.truncated and doc["truncated"] is True and calls == [1]
+    assert [b["n"]["value"] for b in doc["results"]["bindings"]] == ["1", "2"]
+
+
+def test_json_rows_exactly_at_the_limit_are_whole(mini_store: Store) -> None:
+    again, calls = _counted(mini_store, MULTILINE)
+    written = serialize_result(mini_store.query(MULTILINE), formats.JSON, max_rows=4, again=again)
+    assert not written.truncated and calls == []
+    assert len(json.loads(written.body)["results"]["bindings"]) == 4
+
+
+def test_a_row_separator_inside_a_value_never_lets_too_many_rows_through(
+    mini_store: Store,
+) -> None:
+    # Three rows whose values hold "},{": counted as more rows than they are, so the
+    # answer is written again the slow way; it must still be whole and not flagged.
+    query = 'SELECT ?v WHERE { VALUES ?v { "a},{b" "},{},{" "c" } } ORDER BY ?v'
+    again, calls = _counted(mini_store, query)
+    written = serialize_result(mini_store.query(query), formats.JSON, max_rows=3, again=again)
+    values = [b["v"]["value"] for b in json.loads(written.body)["results"]["bindings"]]
+    assert values == ["a},{b", "c", "},{},{"] and not written.truncated and calls == [1]
+
+
+def test_an_endless_answer_in_json_costs_the_limit_not_the_whole(mini_store: Store) -> None:
+    # A million rows (a cross product); cut at 5 in both passes, it returns at once.
+    digits = " ".join(str(i) for i in range(1000))
+    query = f"SELECT * WHERE {{ VALUES ?a {{ {digits} }} VALUES ?b {{ {digits} }} }}"
+    again, calls = _counted(mini_store, query)
+    written = serialize_result(mini_store.query(query), formats.JSON, max_rows=5, again=again)
+    assert written.truncated and calls == [1]
+    assert len(json.loads(written.body)["results"]["bindings"]) == 5
