@@ -318,7 +318,8 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
     if scale == "1" and not args.smoke:
         say(f"[{scale}] timing eusdp's start, cold and with the cache ({START_RUNS} each)")
         result["start_times"].append(eusdp_start_times(ctx))
-    floors: list[Server] = [] if args.no_floor else [servers.Floor("wsgi"), servers.Floor("flask")]
+    floors: list[Server] = [] if args.no_floor else [
+        servers.Floor("wsgi"), servers.Floor("flask"), servers.Floor("pyoxigraph")]
     live: dict[str, tuple[Server, Running]] = {}
     try:
         for server in [*map(servers.make, names), *floors]:
@@ -374,12 +375,12 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
                         f"p99 {sample.p99_ms:8.2f} ms" + _errors(sample))
             for name in floor_names:
                 server, running = live[name]
-                hello = Workload("hello", "hello")
-                settle()
-                sample = driver.run(server, running, hello)
-                samples.setdefault((name, "hello"), []).append(sample)
-                say(f"[{scale}] run {repeat + 1}/{args.repeat} hello {name:<16} "
-                    f"{sample.rps:9.1f} req/s")
+                for workload in _floor_workloads(server, workloads):
+                    settle()
+                    sample = driver.run(server, running, workload)
+                    samples.setdefault((name, workload.name), []).append(sample)
+                    say(f"[{scale}] run {repeat + 1}/{args.repeat} {workload.name} {name:<16} "
+                        f"{sample.rps:9.1f} req/s")
         for name, (_, running) in live.items():
             result["memory"].append({
                 "server": name, "scale": scale, "rss_start_mb": running.rss_start_mb,
@@ -400,6 +401,13 @@ def bench_scale(scale: str, args: argparse.Namespace, peers: list[str], driver: 
             procs.stop(running.proc)
 
 
+def _floor_workloads(server: Server, workloads: list[Workload]) -> list[Workload]:
+    """What a floor is timed on: a hello, or (the bare engine) the ad-hoc queries chosen."""
+    if isinstance(server, servers.Floor) and server.takes_queries:
+        return [w for w in workloads if w.name.startswith("adhoc:")]
+    return [Workload("hello", "hello")]
+
+
 def _shown(path: Path) -> str:
     """A path as the results show it: from the project's root when under it, so that the
     committed JSON and Markdown name no folder of the machine that ran them."""
@@ -417,6 +425,12 @@ def _errors(sample: LoadResult) -> str:
 def finish(result: dict[str, Any]) -> None:
     report.ratios(result["rows"])
     for floor in result["floor"]:
+        if floor["workload"] != "hello":  # the bare engine: eusdp on the same query
+            same = [r["rps"] for r in result["rows"] if r["server"] == "eusdp"
+                    and r["scale"] == floor["scale"] and r["workload"] == floor["workload"]]
+            floor["eusdp_share"] = round(same[0] / floor["rps"], 3) \
+                if same and floor["rps"] else None
+            continue
         canned = [r["rps"] for r in result["rows"] if r["server"] == "eusdp"
                   and r["scale"] == floor["scale"] and r["workload"].startswith("canned:")]
         floor["eusdp_best_canned_share"] = round(max(canned) / floor["rps"], 3) \

@@ -174,7 +174,8 @@ class RdflibEndpoint(Server):
 
 
 class Floor(Server):
-    """A bare hello under eusdp's Granian settings (bench/floor.py)."""
+    """A bare hello under eusdp's Granian settings, or (``pyoxigraph``) the bare engine
+    answering queries in process with nothing around it (bench/floor.py)."""
 
     answers_queries = False
 
@@ -182,13 +183,23 @@ class Floor(Server):
         self.app = app
         self.name = f"floor-{app}"
 
+    @property
+    def takes_queries(self) -> bool:
+        """Timed on the ad-hoc workloads, not on a hello."""
+        return self.app == "pyoxigraph"
+
     def argv(self, ctx: Context, port: int) -> list[str]:
-        return [sys.executable, str(BENCH / "floor.py"), "--app", self.app, "--port", str(port)]
+        argv = [sys.executable, str(BENCH / "floor.py"), "--app", self.app, "--port", str(port)]
+        return [*argv, "--data", str(ctx.closed_nt)] if self.takes_queries else argv
 
     def ready_url(self, port: int) -> str:
+        if self.takes_queries:
+            return f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D"
         return f"http://127.0.0.1:{port}/"
 
     def request(self, workload: Workload) -> Request:
+        if self.takes_queries:
+            return Request(_sparql_path("/sparql", workload.text), JSON)
         return Request("/", "text/plain")
 
 
