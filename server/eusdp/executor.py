@@ -70,9 +70,14 @@ _LENGTH = struct.Struct("!Q")
 def _send(fd: int, message: object) -> None:
     """Write one message: its pickled length, then its pickle, in as few writes as it takes."""
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
+    header = _LENGTH.pack(len(data))
+    # A small message goes in one write (the reader takes it in one read); a large one
+    # is not copied just to put its length in front.
+    parts = [header + data] if len(data) < _CHUNK else [header, data]
+    for part in parts:
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _receive(fd: int) -> Any:
@@ -89,12 +94,18 @@ def _receive(fd: int) -> Any:
     missing = _LENGTH.size + size - len(data)
     if missing <= 0:
         return pickle.loads(memoryview(data)[_LENGTH.size :])
-    rest = bytearray(data)
-    while missing > 0:
-        chunk = _more(fd, min(missing, _CHUNK))
-        rest += chunk
-        missing -= len(chunk)
-    return pickle.loads(memoryview(rest)[_LENGTH.size :])
+    # A large answer (a CONSTRUCT at 1M triples is hundreds of MB) is read into one buffer
+    # of its final size: grown chunk by chunk it would be copied as it doubled.
+    message = bytearray(size)
+    have = len(data) - _LENGTH.size
+    message[:have] = memoryview(data)[_LENGTH.size :]
+    into = memoryview(message)
+    while have < size:
+        got = os.readv(fd, [into[have:]])
+        if not got:
+            raise EOFError("the pipe closed mid-message")
+        have += got
+    return pickle.loads(message)
 
 
 _CHUNK = 1 << 16  # a pipe's whole buffer on Linux
