@@ -175,6 +175,34 @@ def test_busy_when_every_worker_is_taken() -> None:
         executor.close()
 
 
+def test_threads_waiting_for_a_worker_get_it_in_turn() -> None:
+    # Two threads send jobs back to back to one worker, as a server process's two threads
+    # do under load. A thread that has just ended a job must not take the worker again
+    # ahead of the one that waited: before the queue, the first thread ran all its 15
+    # jobs (1.5 s) while the other waited until Busy; in turn, each waits one job.
+    executor: Executor[tuple[str, float], str] = Executor(work, size=1, wait=1.0)
+    done = {0: 0, 1: 0}
+    refused: list[int] = []
+
+    def send(thread: int) -> None:
+        for _ in range(15):
+            try:
+                executor.run(("sleep", 0.1), deadline=5)
+                done[thread] += 1
+            except Busy:
+                refused.append(thread)
+
+    try:
+        threads = [threading.Thread(target=send, args=(k,)) for k in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        executor.close()
+    assert refused == [] and done == {0: 15, 1: 15}
+
+
 def test_a_spare_worker_takes_short_jobs_while_a_long_one_runs() -> None:
     executor: Executor[tuple[str, float], str] = Executor(work, size=1, spare=1, stall=0.3)
     try:
