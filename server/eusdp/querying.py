@@ -132,7 +132,8 @@ def execute(store: Store, job: QueryJob, max_bytes: int | None = None) -> QueryA
             job.format,
             max_rows=job.max_rows,
             prefixes=dict(job.prefixes) or None,
-            again=evaluate,
+            # Evaluating a SERVICE query again would ask the remote endpoint again.
+            again=None if mentions(job.text, "service") else evaluate,
         )
         if max_bytes is not None and len(written.body) > max_bytes:
             raise AnswerTooLarge(len(written.body), max_bytes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from eusdp.federation import (
     RemoteOptions,
     ServiceRefused,
 )
+from eusdp.querying import QueryAnswer, QueryJob, execute
 from eusdp.store import Store
 from eusdp.web import create_app
 from tests.conftest import short
@@ -106,6 +108,17 @@ def test_service_through_the_endpoint_joins_local_and_remote_rows(
     (remote,) = wikidata_standin.queries()
     assert "SELECT * WHERE { ?item rdfs:label ?wikidataLabel }" in remote
     assert "PREFIX wdt: <http://www.wikidata.org/prop/direct/>" in remote
+
+
+def test_a_service_answer_cut_at_max_rows_asks_the_remote_once(
+    store: Store, wikidata_standin: SparqlStandin
+) -> None:
+    # Other long JSON answers are evaluated twice (a one-pass try, then the cut): never
+    # one that would ask a remote endpoint twice.
+    answer = execute(store, QueryJob(EU_BODIES, "json", max_rows=1))
+    assert isinstance(answer, QueryAnswer) and answer.truncated
+    assert len(json.loads(answer.body)["results"]["bindings"]) == 1
+    assert len(wikidata_standin.queries()) == 1
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
