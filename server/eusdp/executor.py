@@ -69,7 +69,7 @@ _LENGTH = struct.Struct("!Q")
 
 
 def _send(fd: int, message: object) -> None:
-    """Write one message: its pickled length, then its pickle, in as few writes as it takes."""
+    """Write one message: the length of its pickle (8 bytes), then the pickle."""
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     header = _LENGTH.pack(len(data))
     # A small message goes in one write (the reader takes it in one read); a large one
