@@ -58,7 +58,10 @@ _HARMLESS = frozenset(
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-Entry = tuple[str, list[tuple[str, str]], bytes]
+#: A kept response. All tuples of strings and bytes: Python's cyclic garbage collector
+#: stops tracking such objects, so tens of thousands of entries do not lengthen its
+#: full collections (see :class:`eusdp.querying.AnswerCache`).
+Entry = tuple[str, tuple[tuple[str, str], ...], bytes]
 
 
 def mark_cacheable(environ: dict[str, Any]) -> None:
@@ -116,7 +119,7 @@ class ResponseCache:
                 self.misses += 1
         if entry is not None:
             status, headers, body = entry
-            start_response(status, headers)
+            start_response(status, list(headers))
             return [body]
         return self._fill(key, environ, start_response)
 
@@ -138,8 +141,8 @@ class ResponseCache:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        headers = [(k, v) for k, v in seen[1] if k.lower() != "x-eusdp-cache"]
-        self._put(key, (seen[0], [*headers, ("X-Eusdp-Cache", "hit")], body))
+        headers = tuple((k, v) for k, v in seen[1] if k.lower() != "x-eusdp-cache")
+        self._put(key, (seen[0], (*headers, ("X-Eusdp-Cache", "hit")), body))
         return [body]
 
     def _put(self, key: tuple[str, ...], entry: Entry) -> None:
