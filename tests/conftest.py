@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -71,3 +72,33 @@ def run(store: Store, catalog: Catalog) -> Callable[..., list[dict[str, object]]
         return [{v: short(row[v]) for v in variables} for row in result]  # type: ignore[union-attr]
 
     return run_query
+
+
+#: pyoxigraph's iterators are bound to the thread that made them (PyO3 ``unsendable``).
+_ENGINE_ITERATORS = frozenset({"QuerySolutions", "QueryTriples", "QuadIter"})
+
+
+@pytest.fixture
+def no_engine_iterator_left_in_a_cycle() -> Iterator[None]:
+    """Fail a test that leaves a pyoxigraph iterator in cyclic garbage.
+
+    Such an iterator is freed by whichever thread next runs a full collection; when
+    that is another thread, PyO3 refuses the drop ("... is unsendable, but is being
+    dropped on another thread"), leaks it, and pytest fails whatever test was then
+    running (CI failed once this way, in an executor test). rdflib's parser leaves
+    pyparsing tracebacks in cycles, and a traceback's frames hold their callers' frames
+    (``f_back``): so a test that calls it while a frame above holds a result keeps
+    that result until a collection. The collection here runs on the test's own thread,
+    so nothing is leaked even when the check fails.
+    """
+    gc.collect()
+    yield
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = sorted({type(o).__name__ for o in gc.garbage} & _ENGINE_ITERATORS)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()
+    assert not left, f"pyoxigraph {', '.join(left)} left in a reference cycle"

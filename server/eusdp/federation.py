@@ -266,21 +266,31 @@ def select(
 
 
 def parse_results(body: bytes, name: str) -> Rows:
-    """SPARQL results JSON -> :class:`Rows`; garbage is a :class:`ServiceFailed`."""
+    """SPARQL results JSON -> :class:`Rows`; garbage is a :class:`ServiceFailed`.
+
+    The error is raised here, not where it was found: an exception keeps the frames it
+    went through, and :func:`_read_results`' frame holds the parser's iterator, which
+    PyO3 binds to the thread that made it. Whoever keeps the error (a test, a log
+    record) would keep the iterator too, and free it from whatever thread collects it."""
     try:
-        parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        if not isinstance(parsed, ox.QuerySolutions):
-            raise ServiceFailed(f"{name} answered a boolean, not a table", name)
-        variables = tuple(v.value for v in parsed.variables)
-        skolem: dict[str, ox.NamedNode] = {}
-        rows = tuple(
-            tuple(_local(solution[i], skolem, name) for i in range(len(variables)))
-            for solution in parsed
-        )
+        return _read_results(body, name)
     except (SyntaxError, ValueError, OSError) as exc:
-        raise ServiceFailed(
-            f"{name} answered something that is not SPARQL JSON: {exc}", name
-        ) from None
+        failure = ServiceFailed(f"{name} answered something that is not SPARQL JSON: {exc}", name)
+    except ServiceFailed as exc:
+        failure = exc.with_traceback(None)
+    raise failure
+
+
+def _read_results(body: bytes, name: str) -> Rows:
+    parsed = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    if not isinstance(parsed, ox.QuerySolutions):
+        raise ServiceFailed(f"{name} answered a boolean, not a table", name)
+    variables = tuple(v.value for v in parsed.variables)
+    skolem: dict[str, ox.NamedNode] = {}
+    rows = tuple(
+        tuple(_local(solution[i], skolem, name) for i in range(len(variables)))
+        for solution in parsed
+    )
     return Rows(variables, rows)
 
 

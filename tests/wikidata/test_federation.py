@@ -234,6 +234,7 @@ def test_an_answer_past_the_size_limit_is_dropped(wikidata_standin: SparqlStandi
         select(wikidata_standin.url, "ASK {}", RemoteOptions(max_bytes=1000))
 
 
+@pytest.mark.usefixtures("no_engine_iterator_left_in_a_cycle")
 def test_garbage_and_unreachable_are_failures_not_timeouts(
     wikidata_standin: SparqlStandin,
 ) -> None:
