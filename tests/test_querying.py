@@ -228,3 +228,28 @@ def test_server_processes_follow_the_cores(
 def test_process_and_thread_counts_are_checked(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="workers must be 0"):
         load_settings(**bad)
+
+
+def test_with_min_uses_a_job_is_kept_once_asked_twice(store: Store) -> None:
+    svc = QueryService(store, workers=1, deadline=5.0, cache_bytes=1_000_000, cache_min_uses=2)
+    try:
+        assert svc.cache is not None
+        first, second, third = (svc.run(QueryJob(NATO, "json")) for _ in range(3))
+        assert not first.cached and not second.cached and third.cached
+        assert first.body == second.body == third.body
+        # Asked once: evaluated only, neither looked up nor kept.
+        assert svc.cache.stats() == {
+            "entries": 1, "bytes": len(first.body), "hits": 1, "misses": 1, "declined": 1
+        }  # fmt: skip
+    finally:
+        svc.close()
+
+
+def test_a_kept_job_is_answered_at_once_however_rarely_asked(store: Store) -> None:
+    """How priming fills the cache: ``keep`` counts the job as asked enough."""
+    svc = QueryService(store, workers=1, deadline=5.0, cache_bytes=1_000_000, cache_min_uses=2)
+    try:
+        svc.run(QueryJob(NATO, "json"), keep=True)
+        assert svc.run(QueryJob(NATO, "json")).cached
+    finally:
+        svc.close()

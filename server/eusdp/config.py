@@ -91,6 +91,11 @@ class Settings:
     max_response_bytes: int = 50_000_000
     #: Memory for cached answers, in bytes (0 disables the cache).
     cache_bytes: int = 64_000_000
+    #: Requests for the same answer before it is cached (nginx's ``proxy_cache_min_uses``).
+    #: Two: a query asked once, as most ad-hoc queries are, is never kept, which made an
+    #: ad-hoc query cheaper to serve and leaves the cache to the answers asked again (see
+    #: ``eusdp.admission``). One keeps every answer. Primed canned answers are kept anyway.
+    cache_min_uses: int = 2
     #: Queries one client (address) may have running at once per server process (0: no limit).
     max_client_queries: int = 8
     #: Seconds between checks of the source files; on a change the graph is rebuilt beside
@@ -219,6 +224,8 @@ def load_settings(
         raise ValueError("remote_timeout and remote_max_bytes must be positive")
     if settings.remote_retries < 0:
         raise ValueError("remote_retries must not be negative")
+    if not 1 <= settings.cache_min_uses <= 255:
+        raise ValueError(f"cache_min_uses must be 1 to 255, not {settings.cache_min_uses}")
     if settings.workers < 0 or settings.threads < 1:
         raise ValueError("workers must be 0 (one per core) or more, threads 1 or more")
     return settings

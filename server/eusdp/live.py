@@ -44,6 +44,7 @@ def query_service(store: Store, settings: Settings) -> QueryService:
         deadline=settings.query_timeout,
         max_bytes=settings.max_response_bytes,
         cache_bytes=settings.cache_bytes,
+        cache_min_uses=settings.cache_min_uses,
         isolate=settings.isolate_queries,
         spare=settings.spare_query_workers,
     )

@@ -19,11 +19,12 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, fields
 
 import pyoxigraph as ox
 
+from .admission import Doorkeeper
 from .executor import Executor, Overrun
 from .federation import mentions
 from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_result
@@ -154,8 +155,9 @@ class AnswerCache:
     the whole server process, and with 60,000 ad-hoc answers held in the caches it took
     5.9 ms this way against 11.4 ms (the lane called in a loop, ``gc.callbacks``)."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, min_uses: int = 1) -> None:
         self.max_bytes = max_bytes
+        self.door = Doorkeeper(min_uses)
         self._items: OrderedDict[object, tuple[bytes, str, bool]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -173,7 +175,7 @@ class AnswerCache:
         body, fmt, truncated = entry
         return QueryAnswer(body, fmt, truncated, 0.0, cached=True)
 
-    def put(self, key: object, answer: QueryAnswer) -> None:
+    def put(self, key: Hashable, answer: QueryAnswer) -> None:
         size = len(answer.body)
         if size > self.max_bytes // 4:  # one answer never takes most of the cache
             return
@@ -189,7 +191,7 @@ class AnswerCache:
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"entries": len(self._items), "bytes": self._bytes, "hits": self.hits,
-                    "misses": self.misses}  # fmt: skip
+                    "misses": self.misses, "declined": self.door.declined}  # fmt: skip
 
 
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
@@ -233,13 +235,14 @@ class QueryService:
         deadline: float,
         max_bytes: int | None = None,
         cache_bytes: int = 0,
+        cache_min_uses: int = 1,
         isolate: bool = True,
         spare: int = 0,
     ) -> None:
         self.store = store
         self.deadline = deadline
         self.max_bytes = max_bytes
-        self.cache = AnswerCache(cache_bytes) if cache_bytes > 0 else None
+        self.cache = AnswerCache(cache_bytes, cache_min_uses) if cache_bytes > 0 else None
         # Identical cacheable jobs running at once are evaluated once (request coalescing,
         # as Varnish does): on a large graph, a burst of the same slow canned query would
         # otherwise take every worker for the same answer.
@@ -270,18 +273,32 @@ class QueryService:
         )
 
     def run(
-        self, job: QueryJob, deadline: float | None = None, client: str | None = None
+        self,
+        job: QueryJob,
+        deadline: float | None = None,
+        client: str | None = None,
+        *,
+        keep: bool = False,
     ) -> QueryAnswer:
         """The answer, or the job's error raised here (SyntaxError, domain errors,
         :class:`~eusdp.executor.Overrun`, :class:`~eusdp.executor.WorkerDied`, ...).
 
         ``client`` (its address) decides whether a spare worker may take the job while
-        the others run long: only for a client none of them belongs to."""
+        the others run long: only for a client none of them belongs to.
+
+        An answer is cached once its job has been asked ``cache_min_uses`` times (see
+        :mod:`eusdp.admission`); before that the job is only evaluated, not looked up
+        or coalesced (so a burst of a new query evaluates it up to ``cache_min_uses``
+        times). ``keep`` counts the job as asked enough already (priming)."""
         limit = self.deadline if deadline is None else min(deadline, self.deadline)
         if not self.cacheable(job):
             return self._outcome(self._evaluate(job, limit, client))
         assert self.cache is not None
         key = self._key(job)
+        if keep:
+            self.cache.door.admit(key)
+        elif not self.cache.door.asked(key):  # asked too few times to be kept: just run it
+            return self._outcome(self._evaluate(job, limit, client))
         hit = self.cache.get(key)
         if hit is not None:
             return hit

@@ -21,14 +21,26 @@ def responses(app: Flask) -> ResponseCache:
 
 
 def test_a_repeated_query_is_answered_by_the_cache(app: Flask, client: FlaskClient) -> None:
-    first = client.get(ASK, headers={"Accept": "application/sparql-results+json"})
-    second = client.get(ASK, headers={"Accept": "application/sparql-results+json"})
-    assert first.status_code == second.status_code == 200
-    assert second.data == first.data and b'"boolean":true' in second.data
-    assert second.headers["X-Eusdp-Cache"] == "hit"
-    assert second.headers["Content-Type"] == first.headers["Content-Type"]
-    assert second.headers["Access-Control-Allow-Origin"] == "*"
+    """Kept once asked twice (``cache_min_uses``), answered from memory the third time."""
+    first, second, third = (
+        client.get(ASK, headers={"Accept": "application/sparql-results+json"}) for _ in range(3)
+    )
+    assert first.status_code == second.status_code == third.status_code == 200
+    assert "X-Eusdp-Cache" not in first.headers and "X-Eusdp-Cache" not in second.headers
+    assert third.data == first.data and b'"boolean":true' in third.data
+    assert third.headers["X-Eusdp-Cache"] == "hit"
+    assert third.headers["Content-Type"] == first.headers["Content-Type"]
+    assert third.headers["Access-Control-Allow-Origin"] == "*"
     assert responses(app).stats()["hits"] == 1
+
+
+def test_a_query_asked_once_is_not_kept(app: Flask, client: FlaskClient) -> None:
+    before = responses(app).stats()
+    response = client.get(ASK.replace("ASK%20", "ASK%20%20"))  # a text asked nowhere else
+    assert response.status_code == 200
+    after = responses(app).stats()
+    assert after["entries"] == before["entries"] and after["misses"] == before["misses"]
+    assert after["declined"] == before["declined"] + 1
 
 
 def test_accept_is_part_of_the_key(app: Flask, client: FlaskClient) -> None:
@@ -47,10 +59,11 @@ def test_conditional_requests_go_to_the_app(app: Flask, client: FlaskClient) -> 
 
 
 def test_errors_are_never_kept(app: Flask, client: FlaskClient) -> None:
-    for _ in range(2):
+    for _ in range(3):
         response = client.get("/sparql?query=SELEC%20*")
         assert response.status_code == 400
-    assert responses(app).stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 2}
+    stats = responses(app).stats()
+    assert (stats["entries"], stats["hits"], stats["misses"]) == (0, 0, 2)  # 1st: not looked up
 
 
 def test_unmarked_responses_are_never_kept(app: Flask, client: FlaskClient) -> None:
@@ -62,7 +75,9 @@ def test_unmarked_responses_are_never_kept(app: Flask, client: FlaskClient) -> N
 def test_posts_go_to_the_app(app: Flask, client: FlaskClient) -> None:
     for _ in range(2):
         client.post("/sparql", data={"query": "ASK {}"})
-    assert responses(app).stats() == {"entries": 0, "bytes": 0, "hits": 0, "misses": 0}
+    assert responses(app).stats() == {
+        "entries": 0, "bytes": 0, "hits": 0, "misses": 0, "declined": 0
+    }  # fmt: skip
 
 
 # --- the middleware alone, around a counting WSGI app ----------------------------------
@@ -145,3 +160,26 @@ def test_zero_budget_turns_it_off() -> None:
     call(app)
     call(app)
     assert inner.calls == 2
+
+
+def test_with_min_uses_a_response_is_kept_the_second_time_only() -> None:
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 10_000, min_uses=2)
+    bodies = [call(app)[1] for _ in range(4)]
+    assert inner.calls == 2  # the first two went to the app, the next two were kept ones
+    assert bodies[1] == bodies[2] == bodies[3] != bodies[0]
+    assert app.stats() == {"entries": 1, "bytes": 523, "hits": 2, "misses": 1, "declined": 1}
+
+
+def test_with_min_uses_one_off_requests_leave_the_cache_alone() -> None:
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 10_000, min_uses=2)
+    call(app, "/kept")
+    call(app, "/kept")
+    for i in range(50):  # all kept, they would fill the budget (19 entries) twice over
+        call(app, f"/once/{i}")
+    # Kept early only where two keys share a counter (a chance of ~1 in 800 here).
+    assert app.stats()["entries"] < 5
+    calls = inner.calls
+    call(app, "/kept")
+    assert inner.calls == calls  # still answered from memory

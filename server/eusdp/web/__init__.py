@@ -99,7 +99,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     lane = SparqlLane(app.wsgi_app, app_state, limiter=limiter, before=before, logger=app.logger)
     app.extensions["eusdp.lane"] = lane
-    responses = ResponseCache(lane, lambda: live.served.store.version, settings.cache_bytes)
+    responses = ResponseCache(
+        lane,
+        lambda: live.served.store.version,
+        settings.cache_bytes,
+        min_uses=settings.cache_min_uses,
+    )
     app.wsgi_app = responses  # type: ignore[method-assign]
     app.extensions["eusdp.responses"] = responses
     return app

@@ -20,6 +20,9 @@ What keeps it exact:
 - only 200 responses from views that marked themselves are kept, never errors,
   and only bodies up to an eighth of the budget; the cache is bounded in bytes
   (least recently used goes first) and emptied when the graph changes.
+
+What it keeps: a response once its key has been asked for ``min_uses`` times (see
+:mod:`eusdp.admission`); before that a request is handed on without a lookup.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ..admission import Doorkeeper
 
 #: Set in the WSGI environ by a view whose 200 response depends only on the cache key.
 CACHEABLE = "eusdp.cacheable"
@@ -95,10 +100,13 @@ class ResponseCache:
     of it empties the cache (entries of an old graph would never be asked for again).
     """
 
-    def __init__(self, app: WSGIApp, version: Callable[[], str], max_bytes: int) -> None:
+    def __init__(
+        self, app: WSGIApp, version: Callable[[], str], max_bytes: int, *, min_uses: int = 1
+    ) -> None:
         self.app = app
         self.version = version
         self.max_bytes = max_bytes
+        self.door = Doorkeeper(min_uses)
         self._items: OrderedDict[tuple[str, ...], Entry] = OrderedDict()
         self._bytes = 0
         self._seen_version = ""
@@ -108,7 +116,7 @@ class ResponseCache:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         key = _key(environ, self.version()) if self.max_bytes > 0 else None
-        if key is None:
+        if key is None or not self.door.asked(key):
             return self.app(environ, start_response)
         with self._lock:
             entry = self._items.get(key)
@@ -165,4 +173,4 @@ class ResponseCache:
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {"entries": len(self._items), "bytes": self._bytes, "hits": self.hits,
-                    "misses": self.misses}  # fmt: skip
+                    "misses": self.misses, "declined": self.door.declined}  # fmt: skip

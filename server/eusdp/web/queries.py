@@ -217,7 +217,7 @@ def prime(app: Flask, budget: float) -> list[str]:
                     job, _ = _job(query, {})
                     if not service.cacheable(job):  # SERVICE: never cached, never called here
                         continue
-                    service.run(job, left)
+                    service.run(job, left, keep=True)
                 except Exception as exc:  # any failure leaves it to its first request
                     log.info("not primed: %s (%s)", query.name, exc)
                     continue
