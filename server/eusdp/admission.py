@@ -40,9 +40,9 @@ class Doorkeeper:
     """Counts requests per key; says when a key has been asked ``min_uses`` times.
 
     ``slots`` counters of one byte each (1 MiB by default), two per key, cleared after
-    ``slots // 16`` recordings: a key is kept if asked again within the next 65,536
-    requests that were not answered from the cache. With ``min_uses`` 1 every key is
-    admitted at once and nothing is counted.
+    ``slots // 16`` recordings (requests for keys not yet admitted): by default a key is
+    kept if asked again before 65,536 such requests have been counted after its first.
+    With ``min_uses`` 1 every key is admitted at once and nothing is counted.
     """
 
     def __init__(self, min_uses: int, slots: int = 1 << 20) -> None:
