@@ -10,19 +10,21 @@ stream of one-off queries pushed the answers people do ask for again, the canned
 queries', out of the cache.
 
 So a cache keeps an answer only once its key has been asked for ``min_uses`` times
-(nginx's ``proxy_cache_min_uses``; CDNs' "cache on second hit"), and until then does
-not look it up either: it cannot be there. With two, the same loop took 72.7 µs a
-query against 66.1 with the caches off. A :class:`Doorkeeper` counts the requests per
-key in a fixed table of small counters, two per key taken from different bits of its
-hash, the smaller one being the count (a count-min sketch of depth two): no
-allocation per key, a bounded memory, and no lock. What it can get wrong only changes
-*when* an answer is kept, never which answer is served:
+(nginx's ``proxy_cache_min_uses``; CDNs' "cache on second hit"). Until then the answer
+cache does not look it up either, since it cannot be there (the response cache looks
+first, so that its hits, the canned answers, cost no counting). With two, the same
+loop took 72.7 µs a query against 66.1 with the caches off. A :class:`Doorkeeper`
+counts the requests per key in a fixed table of small counters, two per key taken
+from different bits of its hash, the smaller one being the count (a count-min sketch
+of depth two): no allocation per key, a bounded memory, and no lock. What it can get
+wrong only changes *when* an answer is kept, never which answer is served:
 - a key whose two counters were both raised by other keys is counted too high, and
   its answer can be kept early (at most about one key asked once in sixty, just
   before the table is cleared; none just after);
 - the table is cleared after a sixteenth as many recordings as it has counters, so a
-  key whose requests are further apart than that starts again from zero (and a kept
-  answer is evaluated again, not looked up, until its key is counted back up);
+  key whose requests are further apart than that starts again from zero (and the
+  answer cache evaluates a kept answer again, without looking it up, until its key is
+  counted back up);
 - two threads counting at once can lose one count, so an answer can be kept late.
 
 With one counter per key cleared after an eighth as many recordings (the first

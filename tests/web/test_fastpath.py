@@ -39,7 +39,7 @@ def test_a_query_asked_once_is_not_kept(app: Flask, client: FlaskClient) -> None
     response = client.get(ASK.replace("ASK%20", "ASK%20%20"))  # a text asked nowhere else
     assert response.status_code == 200
     after = responses(app).stats()
-    assert after["entries"] == before["entries"] and after["misses"] == before["misses"]
+    assert after["entries"] == before["entries"] and after["misses"] == before["misses"] + 1
     assert after["declined"] == before["declined"] + 1
 
 
@@ -63,7 +63,7 @@ def test_errors_are_never_kept(app: Flask, client: FlaskClient) -> None:
         response = client.get("/sparql?query=SELEC%20*")
         assert response.status_code == 400
     stats = responses(app).stats()
-    assert (stats["entries"], stats["hits"], stats["misses"]) == (0, 0, 2)  # 1st: not looked up
+    assert (stats["entries"], stats["hits"], stats["misses"]) == (0, 0, 3)
 
 
 def test_unmarked_responses_are_never_kept(app: Flask, client: FlaskClient) -> None:
@@ -168,7 +168,7 @@ def test_with_min_uses_a_response_is_kept_the_second_time_only() -> None:
     bodies = [call(app)[1] for _ in range(4)]
     assert inner.calls == 2  # the first two went to the app, the next two were kept ones
     assert bodies[1] == bodies[2] == bodies[3] != bodies[0]
-    assert app.stats() == {"entries": 1, "bytes": 523, "hits": 2, "misses": 1, "declined": 1}
+    assert app.stats() == {"entries": 1, "bytes": 523, "hits": 2, "misses": 2, "declined": 1}
 
 
 def test_with_min_uses_one_off_requests_leave_the_cache_alone() -> None:

@@ -22,7 +22,7 @@ What keeps it exact:
   (least recently used goes first) and emptied when the graph changes.
 
 What it keeps: a response once its key has been asked for ``min_uses`` times (see
-:mod:`eusdp.admission`); before that a request is handed on without a lookup.
+:mod:`eusdp.admission`); before that a request is handed on as it came.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class ResponseCache:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         key = _key(environ, self.version()) if self.max_bytes > 0 else None
-        if key is None or not self.door.asked(key):
+        if key is None:
             return self.app(environ, start_response)
         with self._lock:
             entry = self._items.get(key)
@@ -129,6 +129,8 @@ class ResponseCache:
             status, headers, body = entry
             start_response(status, list(headers))
             return [body]
+        if not self.door.asked(key):  # counted after the lookup: a hit costs no counting
+            return self.app(environ, start_response)
         return self._fill(key, environ, start_response)
 
     def _fill(
