@@ -276,7 +276,7 @@ def _build(settings: Settings, check: bool, dump: Path) -> _Built:
 
 #: How a build's file is written (see ``Store.dump_quads``): a file kept by a build that
 #: wrote it otherwise is not reused.
-LAYOUT = "N-Quads, lines sorted"
+LAYOUT = "N-Quads, lines sorted by predicate, then subject"
 
 
 def content_key(settings: Settings) -> str:
