@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
+import os
+import time
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal
 
+from eusdp import inference
 from eusdp.config import Settings, load_settings
 from eusdp.inference import cache_path, infer_cached
 from eusdp.loader import load_dataset, merged, project_sources
@@ -124,3 +129,42 @@ def test_cache_write_leaves_no_temporary_files(tmp_path: Path) -> None:
     _closure(settings)
     assert settings.cache_dir is not None
     assert [p.name for p in settings.cache_dir.iterdir()] == ["closure.nt"]
+
+
+def _lock_within(path: Path, seconds: float) -> int:
+    until = time.monotonic() + seconds
+    while True:
+        try:
+            return inference.lock_file(path, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() > until:
+                raise
+            time.sleep(0.01)
+
+
+def test_a_process_forked_while_a_brief_lock_is_held_does_not_keep_it(tmp_path: Path) -> None:
+    """A query worker forked while another thread writes a dump under its lock used to
+    keep that lock for its whole life (a flock belongs to the open file, which a fork
+    shares), and every later request for the dump waited on it for good. A hold meant
+    for the forks (the store's ``.use`` lock) is still theirs."""
+    path = tmp_path / "dump.nt"
+    fork = multiprocessing.get_context("fork")
+    children = []
+    try:
+        brief = inference.lock_file(path, brief=True)
+        children.append(fork.Process(target=time.sleep, args=(60,), daemon=True))
+        children[-1].start()
+        inference.unlock(brief)
+        inference.unlock(_lock_within(path, 5.0))  # the child lets go as it starts
+
+        hold = inference.lock_file(path, fcntl.LOCK_SH, ".use")
+        children.append(fork.Process(target=time.sleep, args=(60,), daemon=True))
+        children[-1].start()
+        os.close(hold)
+        time.sleep(0.2)
+        with pytest.raises(BlockingIOError):  # the child still holds it, as meant
+            inference.lock_file(path, fcntl.LOCK_EX | fcntl.LOCK_NB, ".use")
+    finally:
+        for child in children:
+            child.kill()
+            child.join()

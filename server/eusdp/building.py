@@ -49,6 +49,7 @@ from .inference import (
     lock_file,
     prune_unused,
     touch,
+    unlock,
     write_atomic,
 )
 from .loader import SourceFile, extra_sources, project_sources
@@ -164,7 +165,7 @@ def _write_store_once(settings: Settings, folder: Path, check: bool) -> _Built:
     writing the same folder at once, one would remove the store another has just opened.
     So one writes, under a lock beside the folder, and the others, once they hold it,
     find the store written and open it."""
-    lock = lock_file(folder)  # it makes the folder's parent
+    lock = lock_file(folder, brief=True)  # it makes the folder's parent
     try:
         found = _read_meta(folder)
         if found is not None:
@@ -176,7 +177,7 @@ def _write_store_once(settings: Settings, folder: Path, check: bool) -> _Built:
         _prune_stores(folder)
         return found
     finally:
-        os.close(lock)  # closing releases the lock
+        unlock(lock)
 
 
 #: Lock files of on-disk stores: a writer holds ``.lock``; every process that has the store
@@ -213,15 +214,15 @@ def _prune_stores(written: Path) -> None:
         try:
             if folder == written or meta.stat().st_mtime >= cutoff:
                 continue
-            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB))
-            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB, _IN_USE))
+            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB, brief=True))
+            locks.append(lock_file(folder, fcntl.LOCK_EX | fcntl.LOCK_NB, _IN_USE, brief=True))
             meta.unlink()
             shutil.rmtree(folder, ignore_errors=True)
         except OSError:  # in use, being written, gone already, or not ours to remove
             continue
         finally:
             for fd in locks:
-                os.close(fd)
+                unlock(fd)
 
 
 def _in_memory(settings: Settings, dump: Path, built: _Built, start: float) -> Store:

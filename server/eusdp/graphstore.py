@@ -22,7 +22,6 @@ what this module raises.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -48,7 +47,7 @@ from .export import (
     prefixes,
     serialize,
 )
-from .inference import lock_file, prune_unused, touch, write_atomic
+from .inference import lock_file, prune_unused, touch, unlock, write_atomic
 from .store import Store
 from .terms import to_oxigraph
 
@@ -220,7 +219,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
     if touch(path):
         return path
     try:
-        lock = lock_file(path)
+        lock = lock_file(path, brief=True)
     except OSError:  # a cache folder that cannot be written costs speed, never the answer
         return cached(store, key, make)
     try:  # one process writes a dump; the others wait for it here, then read the file
@@ -236,7 +235,7 @@ def render(store: Store, selection: Selection, fmt: str) -> bytes | Path:
         except OSError:
             return data
     finally:
-        os.close(lock)  # closing releases the lock
+        unlock(lock)
     del data
     _trim()  # the dump was hundreds of MB of this worker's heap: give them back
     prune_unused(path, DUMP_IDLE_SECONDS)

@@ -23,6 +23,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -355,20 +356,64 @@ def infer_cached(
     return graph, report
 
 
-def lock_file(path: Path, how: int = fcntl.LOCK_EX, suffix: str = ".lock") -> int:
+def lock_file(
+    path: Path, how: int = fcntl.LOCK_EX, suffix: str = ".lock", *, brief: bool = False
+) -> int:
     """A ``flock`` (exclusive unless ``how`` says otherwise) on ``path``'s lock file, held
     until the descriptor is closed. It excludes threads as well as processes: each call
     opens the file anew, and a flock belongs to the open file. With ``LOCK_NB`` in ``how``
-    it raises ``BlockingIOError`` instead of waiting."""
+    it raises ``BlockingIOError`` instead of waiting.
+
+    ``brief``: a lock held for a moment by one thread (release it with :func:`unlock`),
+    which a process forked meanwhile must not keep (see :func:`_forget_brief_locks`).
+    A lock meant to be shared with this process's forks (a hold) is not brief."""
     lock = path.with_name(path.name + suffix)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    with _OPENING:  # no fork between the open and the record of a brief lock
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        if brief:
+            _BRIEF.add(fd)
     try:
         fcntl.flock(fd, how)
     except OSError:
-        os.close(fd)
+        unlock(fd)
         raise
     return fd
+
+
+def unlock(fd: int) -> None:
+    """Release a lock of :func:`lock_file` (closing its descriptor releases it)."""
+    with _OPENING:
+        _BRIEF.discard(fd)
+        os.close(fd)
+
+
+_BRIEF: set[int] = set()  # descriptors of brief locks this process holds
+_OPENING = threading.Lock()
+
+
+def _forget_brief_locks() -> None:
+    """In a forked child: close its copies of the parent's brief locks.
+
+    A flock belongs to the open file, which a fork shares: a query worker forked while
+    another thread of the server wrote a dump under its lock held that lock for as long
+    as it lived, and every later request for that dump waited on it for good (seen as
+    all of a server's threads stuck in ``flock`` under ``bench/load.py``)."""
+    global _OPENING
+    for fd in _BRIEF:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _BRIEF.clear()
+    _OPENING = threading.Lock()  # held by the forking thread: a fresh one in the child
+
+
+os.register_at_fork(
+    before=lambda: _OPENING.acquire(),
+    after_in_parent=lambda: _OPENING.release(),
+    after_in_child=_forget_brief_locks,
+)
 
 
 def touch(path: Path) -> bool:
