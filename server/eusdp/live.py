@@ -47,6 +47,7 @@ def query_service(store: Store, settings: Settings) -> QueryService:
         cache_min_uses=settings.cache_min_uses,
         isolate=settings.isolate_queries,
         spare=settings.spare_query_workers,
+        inline_budget=settings.inline_budget,
     )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields
 import pyoxigraph as ox
 
 from .admission import Doorkeeper
+from .cost import STATS_LIMIT, CostGate, GraphStats
 from .executor import Executor, Overrun
 from .federation import mentions
 from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULTS_FORMATS, Format, serialize_result
@@ -238,6 +239,7 @@ class QueryService:
         cache_min_uses: int = 1,
         isolate: bool = True,
         spare: int = 0,
+        inline_budget: int = 0,
     ) -> None:
         self.store = store
         self.deadline = deadline
@@ -260,6 +262,12 @@ class QueryService:
             if isolate
             else None
         )
+        # A query whose work is provably small runs here, not in a worker: it cannot run
+        # long, so it needs no kill, and the hop would cost as much as the query.
+        self.gate = CostGate(
+            _stats(store) if isolate and inline_budget > 0 else None, inline_budget
+        )
+        self.inline = 0  # jobs run in this process because provably cheap: for tests
 
     def _key(self, job: QueryJob) -> tuple[object, ...]:
         """Everything the answer depends on, as a plain tuple (see :class:`AnswerCache`)."""
@@ -327,9 +335,17 @@ class QueryService:
         return self._outcome(outcome)
 
     def _evaluate(self, job: QueryJob, limit: float, client: str | None) -> QueryAnswer | _Failed:
-        if self._executor is not None:
+        if self._executor is not None and not self._cheap(job):
             return self._executor.run(job, limit, client)
         return execute(self.store, job, self.max_bytes)
+
+    def _cheap(self, job: QueryJob) -> bool:
+        """Whether the job provably ends quickly (see :mod:`eusdp.cost`). A dataset
+        given with the request is another graph than the statistics': not judged."""
+        if job.default_graph_uris or job.named_graph_uris or not self.gate.cheap(job.text):
+            return False
+        self.inline += 1
+        return True
 
     @staticmethod
     def _outcome(outcome: QueryAnswer | _Failed) -> QueryAnswer:
@@ -340,6 +356,14 @@ class QueryService:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.close()
+
+
+def _stats(store: Store) -> GraphStats | None:
+    """The statistics of every graph the store holds; None above :data:`STATS_LIMIT`."""
+    sizes = store.sizes()
+    if sum(sizes.values()) > STATS_LIMIT:
+        return None
+    return GraphStats.of(store.quads_of(list(sizes)))
 
 
 def bindings_tuple(bindings: Mapping[str, OxTerm] | None) -> tuple[tuple[str, OxTerm], ...]:
