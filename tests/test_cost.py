@@ -3,6 +3,7 @@ under it skip the worker (see eusdp.cost)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 
@@ -266,6 +267,24 @@ def test_a_cheap_query_runs_in_the_server_process_and_others_in_a_worker(store: 
         assert svc.inline == 1
     finally:
         svc.close()
+
+
+def test_an_answer_in_process_is_cut_as_a_worker_cuts_it(store: Store) -> None:
+    """Within ``max_rows`` by its bound, an answer is written without counting its rows;
+    beyond, it is cut and flagged. Either way the bytes are the worker's."""
+    inline = QueryService(store, workers=1, deadline=5.0, inline_budget=BUDGET)
+    worker = QueryService(store, workers=1, deadline=5.0)
+    try:
+        for max_rows in (5, 11, 10_000):  # the filtered join: 9 rows, bounded by 11
+            job = QueryJob(FILTERED_JOIN, "json", max_rows=max_rows)
+            mine, theirs = inline.run(job), worker.run(job)
+            assert (mine.body, mine.truncated) == (theirs.body, theirs.truncated)
+            assert mine.truncated == (max_rows < 9)
+            assert len(json.loads(mine.body)["results"]["bindings"]) == min(9, max_rows)
+        assert inline.inline == 3 and inline._executor.started == 0  # type: ignore[union-attr]
+    finally:
+        inline.close()
+        worker.close()
 
 
 def test_the_setting_reaches_the_service(store: Store) -> None:

@@ -564,19 +564,25 @@ class CostGate:
     def __init__(self, stats: GraphStats | None, budget: int) -> None:
         self.stats = stats
         self.budget = budget
-        self._verdicts: dict[bytes, bool] = {}
+        self._verdicts: dict[bytes, Bound | None] = {}
         self._lock = threading.Lock()
 
-    def cheap(self, text: str) -> bool:
+    def judge(self, text: str) -> Bound | None:
+        """The text's bound if it is cheap (its work within the budget), else None."""
         if self.stats is None or self.budget <= 0 or len(text) > MAX_TEXT:
-            return False
+            return None
         key = shape(text)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            found = bound(key.decode("utf-8", "surrogatepass"), self.stats)
-            verdict = found is not None and found.work <= self.budget
-            with self._lock:
-                if len(self._verdicts) >= MAX_SHAPES:
-                    self._verdicts.clear()
-                self._verdicts[key] = verdict
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        found = bound(key.decode("utf-8", "surrogatepass"), self.stats)
+        verdict = found if found is not None and found.work <= self.budget else None
+        with self._lock:
+            if len(self._verdicts) >= MAX_SHAPES:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
         return verdict
+
+    def cheap(self, text: str) -> bool:
+        return self.judge(text) is not None
