@@ -265,6 +265,9 @@ def test_a_cheap_query_runs_in_the_server_process_and_others_in_a_worker(store: 
         # A dataset named by the request is not the graph the statistics describe.
         svc.run(QueryJob(FILTERED_JOIN, "json", default_graph_uris=(store.graphs()[0].iri,)))
         assert svc.inline == 1
+        # A client's deadline under a second is kept to the letter: by a worker.
+        svc.run(QueryJob(FILTERED_JOIN.replace("1000017", "1000018"), "json"), deadline=0.5)
+        assert svc.inline == 1
     finally:
         svc.close()
 
