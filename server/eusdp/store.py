@@ -40,7 +40,7 @@ from rdflib.term import Identifier
 
 from . import __version__
 from .config import Settings
-from .federation import Federation, federation_from
+from .federation import Federation, federation_from, mentions
 from .inference import InferenceReport, cache_key, infer_cached
 from .loader import (
     SourceFile,
@@ -75,12 +75,10 @@ _TOKENS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 
-_FROM_WORD = re.compile("FROM", re.IGNORECASE)
-
 
 def has_dataset_clause(query: str) -> bool:
     """True if the query names its own dataset with FROM or FROM NAMED."""
-    if not _FROM_WORD.search(query):
+    if not mentions(query, "from"):
         return False  # most queries: no token scan
     depth = 0
     for match in _TOKENS.finditer(query):
