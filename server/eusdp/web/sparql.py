@@ -86,7 +86,7 @@ def nesting_depth(text: str) -> int:
 
 
 def _check_nesting(text: str) -> None:
-    if sum(text.count(c) for c in "({[") <= MAX_NESTING:
+    if text.count("(") + text.count("{") + text.count("[") <= MAX_NESTING:
         return  # fewer brackets than the limit cannot nest deeper: no scan on the hot path
     depth = nesting_depth(text)
     if depth > MAX_NESTING:
