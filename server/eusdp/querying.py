@@ -212,7 +212,7 @@ _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 STALL = 0.5
 
 #: Shortest deadline under which a cheap query runs in the server process. A query there
-#: cannot be stopped; the cheapest within the budget take at most ~15 ms (``eusdp.cost``),
+#: cannot be stopped; the costliest within the budget take ~15 ms (``eusdp.cost``),
 #: so a client asking for less than a second (``timeout=0.005``) gets a worker and its
 #: deadline to the letter.
 INLINE_MIN_DEADLINE = 1.0
