@@ -157,6 +157,9 @@ def test_a_cross_product_of_the_graph_is_bounded_above_the_budget(stats: GraphSt
         "{ ?s rdfs:label ?l FILTER(REGEX(?l, ?pattern)) ?s rdfs:comment ?pattern }",
         "{ ?s rdfs:label ?l BIND(REPLACE(?l, STR(?s), \"x\") AS ?m) }",
         "{ ?s rdfs:label ?l FILTER(" + "(" * 40 + "?l" + ")" * 40 + ") }",  # nested deep
+        "{ ?s rdfs:label ?l FILTER(" + 'REGEX(' * 40 + "?l" + ', "a")' * 40 + ") }",
+        "{ " + "{ " * 10 + "?s rdfs:label ?l FILTER(" + "(" * 10 + "?l" + ")" * 10 + ")"
+        + " }" * 10 + " }",  # groups and parentheses together
         "{ ?s rdfs:label ?ländername }",  # a name this reader does not take apart
         "{ " + " . ".join(f"?s{i} ?p ?o" for i in range(cost.MAX_PATTERNS + 1)) + " }",
         "{ ?s ?p ?o ",  # broken: the engine says what is wrong

@@ -338,6 +338,7 @@ class _Reader:
         A brace (EXISTS, NOT EXISTS) is not judged. ``static``: the arguments (0-based)
         that must each be one string literal."""
         depth, start = 1, self.at
+        self._deeper()  # the "(" just read
         while True:
             kind, text = self.take()
             self.query.expression_tokens += 1
@@ -345,10 +346,10 @@ class _Reader:
                 raise _NotJudged("not an expression")
             if kind == "op" and text == "(":
                 depth += 1
-                if depth > MAX_DEPTH:
-                    raise _NotJudged("nested too deep")
+                self._deeper()
             elif kind == "op" and text == ")":
                 depth -= 1
+                self.depth -= 1
                 if depth == 0:
                     self._check_static(start, static)
                     return
@@ -359,7 +360,15 @@ class _Reader:
             elif until_as and depth == 1 and kind == "word" and text.upper() == "AS":
                 self.expect("var")
                 self.expect("op", ")")
+                self.depth -= 1
                 return
+
+    def _deeper(self) -> None:
+        """One more level of groups and parentheses, together (a call's arguments
+        included): a text nested deeper goes to a worker."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _NotJudged("nested too deep")
 
     def _check_static(self, start: int, static: Sequence[int]) -> None:
         if not static:
@@ -382,9 +391,7 @@ class _Reader:
     # -- graph patterns
     def group(self) -> None:
         self.expect("op", "{")
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _NotJudged("nested too deep")
+        self._deeper()
         while not self.op("}"):
             kind, text = self.peek()
             if kind == "op" and text == "{":
@@ -497,7 +504,7 @@ def bound(text: str, stats: GraphStats) -> Bound | None:
     """The bound of a query text (or of a shape), or None if it is not judged."""
     try:
         query = _Reader(text).read()
-    except (_NotJudged, IndexError):
+    except (_NotJudged, IndexError, RecursionError):
         return None
     patterns = query.patterns
     if len(patterns) > MAX_PATTERNS:
