@@ -14,7 +14,7 @@ from eusdp import cost
 from eusdp.config import load_settings
 from eusdp.cost import CostGate, GraphStats, bound, shape
 from eusdp.live import query_service
-from eusdp.querying import QueryJob, QueryService, _stats
+from eusdp.querying import QueryJob, QueryService, _stats, query_form
 from eusdp.store import Store
 from tests.conftest import ROOT
 from tests.test_querying import ENDLESS
@@ -127,6 +127,23 @@ def _rows_bound(text: str, stats: GraphStats) -> int:
 @pytest.mark.parametrize("text", [FILTERED_JOIN, GROUPED_COUNT, ORDERED_OPTIONAL])
 def test_the_benchmark_shapes_are_cheap_on_the_project_graph(text: str, stats: GraphStats) -> None:
     assert CostGate(stats, BUDGET).cheap(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        (FILTERED_JOIN, "select"),
+        ("# a comment\nPREFIX ex: <http://example.org/>\nask { ?s ex:p ?o }", "ask"),
+        ("BASE <http://example.org/>\nASK WHERE { ?s <p> ?o }", "ask"),
+        ("PREFIX ex: <http://example.org/>\nSELECT DISTINCT ?s { ?s ex:p ?o }", "select"),
+    ],
+)
+def test_the_bound_says_the_form_as_the_endpoint_reads_it(
+    text: str, form: str, stats: GraphStats
+) -> None:
+    """The /sparql lane negotiates a judged query's format by this form alone."""
+    found = CostGate(stats, BUDGET).judge(text)
+    assert found is not None and found.form == form == query_form(text)
 
 
 @pytest.mark.parametrize("name", sorted(ENDLESS))
@@ -250,6 +267,7 @@ def test_the_bound_is_never_below_the_rows(store: Store, stats: GraphStats) -> N
             if found is None:
                 continue
             judged += 1
+            assert found.form == query_form(text)
             actual = rows(store, text.replace("LIMIT", "# LIMIT"))
             assert actual <= found.rows, (text, actual, found)
     assert judged >= 500  # the random joins are all judged, both ways

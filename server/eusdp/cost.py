@@ -201,6 +201,7 @@ class _Query:
     patterns: list[_Pattern] = field(default_factory=list)
     optionals: int = 0
     expression_tokens: int = 0
+    form: str = "select"
 
 
 class _Reader:
@@ -281,7 +282,9 @@ class _Reader:
                         self.expression(until_as=True)
                     else:
                         break
-        elif not self.keyword("ASK"):
+        elif self.keyword("ASK"):
+            self.query.form = "ask"
+        else:
             raise _NotJudged("neither SELECT nor ASK")
         self.keyword("WHERE")
         self.group()
@@ -494,10 +497,14 @@ class _Reader:
 
 @dataclass(frozen=True)
 class Bound:
-    """Upper bounds for one query: result rows, and work in units (~ a row touched)."""
+    """Upper bounds for one query: result rows, and work in units (~ a row touched).
+
+    ``form`` is what the reader found the text to be, ``"select"`` or ``"ask"``: a
+    judged text needs no other reading to be answered (see :mod:`eusdp.web.lane`)."""
 
     rows: int
     work: int
+    form: str = "select"
 
 
 def bound(text: str, stats: GraphStats) -> Bound | None:
@@ -513,7 +520,8 @@ def bound(text: str, stats: GraphStats) -> Bound | None:
     rows = (1 << query.optionals) * max(largest, 1)
     per_row = len(patterns) + 1 + query.expression_tokens * (1 + stats.longest // 64)
     per_row += len(text) // 16  # the literals written in the text
-    return Bound(rows, rows * per_row * max(1, math.ceil(math.log2(rows + 1))))
+    work = rows * per_row * max(1, math.ceil(math.log2(rows + 1)))
+    return Bound(rows, work, query.form)
 
 
 def _subsets(patterns: list[_Pattern]) -> Iterable[list[_Pattern]]:
@@ -563,32 +571,43 @@ def _matches(pattern: _Pattern, bound_vars: set[str | None], stats: GraphStats) 
     return stats.count.get(pv, 0)
 
 
+#: No verdict yet (``None`` is one: not cheap).
+_UNSEEN = Bound(-1, -1, "")
+
+
 class CostGate:
     """Tells whether a query text is provably cheap on one graph (see the module).
 
-    Verdicts are kept per shape, at most :data:`MAX_SHAPES` (then forgotten at once)."""
+    Verdicts are kept per shape, at most :data:`MAX_SHAPES` (then forgotten at once).
+    The last text judged is remembered with its verdict (by identity, as
+    :func:`eusdp.federation.mentions` remembers its last text): the ``/sparql`` lane
+    judges a text before it makes the job, and the service again before it runs it."""
 
     def __init__(self, stats: GraphStats | None, budget: int) -> None:
         self.stats = stats
         self.budget = budget
         self._verdicts: dict[bytes, Bound | None] = {}
         self._lock = threading.Lock()
+        # One tuple, swapped whole: a thread that reads another's text judges its own.
+        self._last: tuple[str, Bound | None] = ("", None)
 
     def judge(self, text: str) -> Bound | None:
         """The text's bound if it is cheap (its work within the budget), else None."""
         if self.stats is None or self.budget <= 0 or len(text) > MAX_TEXT:
             return None
+        last = self._last
+        if last[0] is text:
+            return last[1]
         key = shape(text)
-        try:
-            return self._verdicts[key]
-        except KeyError:
-            pass
-        found = bound(key.decode("utf-8", "surrogatepass"), self.stats)
-        verdict = found if found is not None and found.work <= self.budget else None
-        with self._lock:
-            if len(self._verdicts) >= MAX_SHAPES:
-                self._verdicts.clear()
-            self._verdicts[key] = verdict
+        verdict = self._verdicts.get(key, _UNSEEN)
+        if verdict is _UNSEEN:
+            found = bound(key.decode("utf-8", "surrogatepass"), self.stats)
+            verdict = found if found is not None and found.work <= self.budget else None
+            with self._lock:
+                if len(self._verdicts) >= MAX_SHAPES:
+                    self._verdicts.clear()
+                self._verdicts[key] = verdict
+        self._last = (text, verdict)
         return verdict
 
     def cheap(self, text: str) -> bool:

@@ -20,6 +20,12 @@ from eusdp.web.lane import SparqlLane
 SELECT = "SELECT ?s WHERE { ?s a ?class } ORDER BY ?s LIMIT 3"
 RELATIVE = "SELECT ?x WHERE { BIND(<thing> AS ?x) }"
 CONSTRUCT = "CONSTRUCT { ?s a ?c } WHERE { ?s a ?c } ORDER BY ?s LIMIT 2"
+#: SELECT is provably cheap (eusdp.cost): the lane checks it by the gate's reading alone.
+#: These are not judged (a UNION), so they take the checks of query_job.
+NOT_JUDGED = "SELECT ?s WHERE { { ?s a ?class } UNION { ?class a ?s } } ORDER BY ?s LIMIT 3"
+ASK_CHEAP = "ASK { ?s a ?class }"
+#: Read as cheap by the gate, refused by the engine (the prefix is not declared).
+UNDECLARED = "SELECT ?s WHERE { ?s ex:p ?o }"
 
 
 def lane(app: Flask) -> SparqlLane:
@@ -60,6 +66,14 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("CORS request headers", {"path": get(SELECT),
                               "headers": {"Access-Control-Request-Headers": "X-Foo"}}),
     ("syntax error", {"path": get("SELECT ?s WHERE { ?s ?p }")}),
+    ("cheap, undeclared prefix", {"path": get(UNDECLARED)}),
+    ("cheap ask, XML by Accept", {"path": get(ASK_CHEAP),
+                                  "headers": {"Accept": "application/sparql-results+xml"}}),
+    ("cheap ask, not acceptable", {"path": get(ASK_CHEAP), "headers": {"Accept": "text/csv"}}),
+    ("cheap select, TSV, q-values", {"path": get(SELECT), "headers": {
+        "Accept": "text/csv;q=0.5, text/tab-separated-values"}}),
+    ("not judged, JSON", {"path": get(NOT_JUDGED)}),
+    ("not judged, CSV by Accept", {"path": get(NOT_JUDGED), "headers": {"Accept": "text/csv"}}),
     ("update as query", {"path": get("INSERT DATA { <a:b> <a:c> <a:d> }")}),
     ("unknown format", {"path": get(SELECT, format="nope")}),
     ("not acceptable", {"path": get(SELECT), "headers": {"Accept": "text/turtle"}}),
@@ -118,18 +132,49 @@ def test_a_query_leaves_the_client_count_as_it_found_it(app: Flask, client: Flas
     assert dict(limiter._running) == {}
 
 
+def test_a_cheap_query_needs_no_worker_so_no_slot_of_the_client(
+    app: Flask, client: FlaskClient
+) -> None:
+    limiter = lane(app).limiter
+    assert limiter is not None
+    limiter._running["127.0.0.1"] = limiter.limit  # as if the client's queries took every slot
+    try:
+        assert client.get(get(SELECT)).status_code == 200  # runs here, takes no worker
+        refused = client.get(get(NOT_JUDGED))  # would take a worker
+        assert refused.status_code == 429
+        assert refused.json is not None and refused.json["code"] == "too-many-queries"
+    finally:
+        del limiter._running["127.0.0.1"]
+
+
+def test_the_answer_cache_keeps_no_cheap_answer(app: Flask, client: FlaskClient) -> None:
+    """POSTs, which the response cache does not take: the answer cache counts and keeps
+    the answer of a query asked twice, unless it is provably cheap."""
+    cache = app.extensions["eusdp"].queries.cache
+    assert cache is not None
+    for query, kept in ((SELECT, 0), (NOT_JUDGED, 1)):
+        before = cache.stats()
+        first, again = (client.post("/sparql", data={"query": query}) for _ in range(2))
+        assert first.status_code == again.status_code == 200
+        assert first.data == again.data
+        after = cache.stats()
+        assert after["entries"] - before["entries"] == kept
+        assert after["declined"] - before["declined"] == kept  # the first ask: only counted
+
+
 def test_a_bug_is_a_500_problem_without_a_traceback(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug in the lane")
 
-    monkeypatch.setattr("eusdp.web.lane.query_job", broken)
-    answer = client.get(get(SELECT))
-    assert answer.status_code == 500
-    assert answer.mimetype == "application/problem+json"
-    assert b"a bug in the lane" not in answer.data and b"Traceback" not in answer.data
-    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    monkeypatch.setattr("eusdp.web.lane.run_job", broken)  # on the way of every query
+    for query in (SELECT, NOT_JUDGED):
+        answer = client.get(get(query))
+        assert answer.status_code == 500
+        assert answer.mimetype == "application/problem+json"
+        assert b"a bug in the lane" not in answer.data and b"Traceback" not in answer.data
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_a_body_over_the_limit_is_refused_unread(client: FlaskClient) -> None:

@@ -21,6 +21,7 @@ body length is not declared.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -32,11 +33,13 @@ from werkzeug.wsgi import get_host
 
 from ..errors import InternalError, federation_problem, problem_response
 from ..federation import FederationError
+from ..querying import FORMS, QueryAnswer, QueryJob, QueryService
 from . import AppState, apply_policy, cors_headers
 from .answers import answer_headers, deadline_param, run_job
 from .fastpath import StartResponse, WSGIApp, mark_cacheable
 from .limits import ClientLimiter
-from .protocol import check_body_size, read_protocol_request
+from .negotiation import choose
+from .protocol import ProtocolRequest, check_body_size, read_protocol_request
 from .sparql import query_job
 
 PATH = "/sparql"
@@ -106,26 +109,52 @@ class SparqlLane:
             return self.app(environ, start_response)
         for hook in self.before:
             hook()
+        service = self.state.queries
+        accept = environ.get("HTTP_ACCEPT")
+        # Nothing asked but the query, and provably cheap: the gate has read the whole text
+        # (a SELECT or ASK without FROM, SERVICE or GRAPH, nested at most 16 deep), which
+        # stands for query_job's checks, and the query runs here without a worker, so it is
+        # not counted against the client's limit (which keeps workers free). The rest of
+        # the way is the same: run_job, its errors, the same headers.
+        cheap = service.judge(req.text, service.deadline) if len(req.params) == 1 else None
+        if cheap is not None:
+            job = QueryJob(
+                req.text,
+                _negotiated(cheap.form, accept),
+                base_iri=_base_url(environ),
+                max_rows=settings.max_rows,
+            )
+            result = run_job(service, job)
+        else:
+            result, job = self._run(req, environ, service, accept)
+        if service.cacheable(job):
+            mark_cacheable(environ)
+        self.answered += 1
+        start_response("200 OK", [*answer_headers(result, job), *self._policy(environ)])
+        return [result.body]
+
+    def _run(
+        self,
+        req: ProtocolRequest,
+        environ: dict[str, Any],
+        service: QueryService,
+        accept: str | None,
+    ) -> tuple[QueryAnswer, QueryJob]:
+        """Check the request, then run its query under the client's limit."""
         client = environ.get("REMOTE_ADDR") or "unknown"
         if self.limiter is not None:
             self.limiter.enter(client)
         try:
             job = query_job(
                 req,
-                accept=environ.get("HTTP_ACCEPT"),
+                accept=accept,
                 base_url=_base_url(environ),
-                max_rows=settings.max_rows,
+                max_rows=self.state.settings.max_rows,
             )
-            service = self.state.queries
-            result = run_job(service, job, deadline_param(req), client)
+            return run_job(service, job, deadline_param(req), client), job
         finally:
             if self.limiter is not None:
                 self.limiter.leave(client)
-        if service.cacheable(job):
-            mark_cacheable(environ)
-        self.answered += 1
-        start_response("200 OK", [*answer_headers(result, job), *self._policy(environ)])
-        return [result.body]
 
     @staticmethod
     def _policy(environ: dict[str, Any]) -> list[tuple[str, str]]:
@@ -151,6 +180,14 @@ def _content_length(environ: dict[str, Any]) -> int | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(form: str, accept: str | None) -> str:
+    """The format of a ``form`` answer for this Accept header, without ``format=``: the
+    same :func:`~eusdp.web.negotiation.choose`, remembered (a handful of Accept headers
+    make nearly every request). An Accept that fits nothing raises every time."""
+    return choose(FORMS[form], requested=None, accept=accept).name
 
 
 _BASE_URLS: dict[tuple[str, ...], str] = {}

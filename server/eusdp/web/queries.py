@@ -200,7 +200,9 @@ def prime(app: Flask, budget: float) -> list[str]:
     the first client of a showcase query never waits for its evaluation (at a million
     triples, seconds). Queries are taken in catalogue order until ``budget`` seconds
     are spent; one that needs a parameter, fails or overruns is left to its first
-    request, and one that calls a SERVICE is never cached, so never asked here. The
+    request, and one that calls a SERVICE is never cached, so never asked here. One
+    that is provably cheap (:mod:`eusdp.cost`) is only evaluated: the answer cache does
+    not keep those, and its first request costs little anyway. The
     query workers used are stopped after, so none outlives the fork.
     Returns the names primed.
     """
