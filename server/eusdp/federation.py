@@ -348,7 +348,10 @@ def mentions(text: str, *words: str) -> bool:
     else:
         lowered = text.lower()
         _LAST = (text, lowered)
-    return any(word in lowered for word in words)
+    for word in words:  # a loop, not any(...): no generator to make, on every query
+        if word in lowered:
+            return True
+    return False
 
 
 #: The last text lowered, and its lowered form: a query is asked about up to five times

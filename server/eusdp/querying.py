@@ -138,7 +138,7 @@ def execute(
                 infer=job.infer,
                 default_graph_uris=job.default_graph_uris,
                 named_graph_uris=job.named_graph_uris,
-                bindings=dict(job.bindings) or None,
+                bindings=dict(job.bindings) if job.bindings else None,
                 base_iri=job.base_iri,
             )
 
@@ -146,9 +146,9 @@ def execute(
             evaluate(),
             job.format,
             max_rows=max_rows,
-            prefixes=dict(job.prefixes) or None,
+            prefixes=dict(job.prefixes) if job.prefixes else None,
             # Evaluating a SERVICE query again would ask the remote endpoint again.
-            again=None if mentions(job.text, "service") else evaluate,
+            again=None if max_rows is None or mentions(job.text, "service") else evaluate,
         )
         if max_bytes is not None and len(written.body) > max_bytes:
             raise AnswerTooLarge(len(written.body), max_bytes)

@@ -76,6 +76,10 @@ _TOKENS = re.compile(
 )
 
 
+#: The keywords of a query over the union of every graph (shared: never changed).
+_UNION: dict[str, object] = {"use_default_graph_as_union": True}
+
+
 def has_dataset_clause(query: str) -> bool:
     """True if the query names its own dataset with FROM or FROM NAMED."""
     if not mentions(query, "from"):
@@ -172,18 +176,21 @@ class Store:
         """Evaluate a SPARQL query with Oxigraph. Raises ``SyntaxError`` for a bad query and
         a :class:`~eusdp.federation.FederationError` for a refused or failed SERVICE / FROM."""
         text = self.federate(text, base_iri=base_iri)
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, object]
         if default_graph_uris or named_graph_uris:
-            kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]
-            kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
+            kwargs = {
+                "default_graph": [ox.NamedNode(u) for u in default_graph_uris],
+                "named_graphs": [ox.NamedNode(u) for u in named_graph_uris],
+            }
         elif has_dataset_clause(text):
-            pass
+            kwargs = {}
         elif infer and self._union_is_everything:
-            kwargs["use_default_graph_as_union"] = True
+            kwargs = _UNION  # nearly every query: nothing to build
         else:
-            kwargs["default_graph"] = self._with_inferred if infer else self._asserted
+            kwargs = {"default_graph": self._with_inferred if infer else self._asserted}
         if bindings:
-            kwargs["substitutions"] = {ox.Variable(k): v for k, v in bindings.items()}
+            substitutions = {ox.Variable(k): v for k, v in bindings.items()}
+            kwargs = {**kwargs, "substitutions": substitutions}
         return self._ox.query(text, base_iri=base_iri, **kwargs)  # type: ignore[arg-type]
 
     def quads_of(self, graphs: Sequence[str]) -> Iterator[ox.Quad]:
