@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -123,6 +124,22 @@ def test_unknown_headers_bypass_the_cache() -> None:
     call(app, HTTP_AUTHORIZATION="Basic eA==")
     call(app, HTTP_RANGE="bytes=0-1")
     assert inner.calls == 3 and app.stats()["entries"] == 0
+
+
+def test_headers_are_found_among_the_process_environment_granian_adds() -> None:
+    """Granian copies the process's environment into every environ; the scan for headers
+    skips those names, and still finds a header whatever its place or name."""
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 10_000)
+    process = {name: "x" for name in os.environ if not name.startswith("HTTP_")}
+    assert len(process) > 5  # the case this test is about
+    call(app, **process, HTTP_ACCEPT="text/csv")
+    call(app, **process, HTTP_ACCEPT="text/csv")
+    assert inner.calls == 1 and app.stats()["hits"] == 1
+    for unknown in ("HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH", "HTTP_PATH"):
+        call(app, **{unknown: "1"}, **process, HTTP_ACCEPT="text/csv")
+        call(app, **process, HTTP_ACCEPT="text/csv", **{unknown: "1"})
+    assert inner.calls == 7 and app.stats()["hits"] == 1
 
 
 @pytest.mark.parametrize("inner", [Counting(status="404 NOT FOUND"), Counting(mark=False)])

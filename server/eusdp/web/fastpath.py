@@ -27,6 +27,7 @@ What it keeps: a response once its key has been asked for ``min_uses`` times (se
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -61,6 +62,25 @@ _HARMLESS = frozenset(
     }
 )
 
+#: Names in a WSGI environ that are not request headers: CGI's and WSGI's, and this
+#: process's environment, which Granian copies into every environ (59 names in all
+#: here, for a request with two headers). The scan for headers skips them with one set
+#: difference, in C: ``_key`` took 3.1 us a request scanning all, 1.3 skipping these.
+#: Only a name that cannot be a header may be here (none starting ``HTTP_``), so a
+#: name missing from it costs time, never a wrong answer.
+_NOT_HEADERS = frozenset(
+    name
+    for name in (
+        *os.environ,
+        *("GATEWAY_INTERFACE", "SCRIPT_NAME", "SERVER_SOFTWARE", "SERVER_PROTOCOL"),
+        *("SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "REQUEST_METHOD", "PATH_INFO"),
+        *("QUERY_STRING", "RAW_URI", "REQUEST_URI", "CONTENT_TYPE", "CONTENT_LENGTH"),
+        *("wsgi.errors", "wsgi.input", "wsgi.input_terminated", "wsgi.multiprocess"),
+        *("wsgi.multithread", "wsgi.run_once", "wsgi.version", "wsgi.url_scheme"),
+    )
+    if not name.startswith("HTTP_")
+)
+
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 #: A kept response. All tuples of strings and bytes: Python's cyclic garbage collector
@@ -80,7 +100,7 @@ def _key(environ: dict[str, Any], version: str) -> tuple[str, ...] | None:
         return None
     if environ.get("CONTENT_LENGTH") not in (None, "", "0"):
         return None
-    for name in environ:
+    for name in environ.keys() - _NOT_HEADERS:
         if name.startswith("HTTP_") and name not in _HARMLESS:
             return None
     return (

@@ -45,7 +45,8 @@ from .sparql import query_job
 PATH = "/sparql"
 _METHODS = frozenset({"GET", "POST"})
 _NOSNIFF = ("X-Content-Type-Options", "nosniff")  # answers are never HTML: no CSP to add
-_POLICY = [*cors_headers(None), _NOSNIFF]
+#: The app-wide policy on an answer: the lane takes GET and POST, never a preflight.
+_POLICY = (*cors_headers(None, preflight=False), _NOSNIFF)
 
 
 class SparqlLane:
@@ -130,7 +131,7 @@ class SparqlLane:
         if service.cacheable(job):
             mark_cacheable(environ)
         self.answered += 1
-        start_response("200 OK", [*answer_headers(result, job), *self._policy(environ)])
+        start_response("200 OK", [*answer_headers(result, job), *_POLICY])
         return [result.body]
 
     def _run(
@@ -157,16 +158,13 @@ class SparqlLane:
                 self.limiter.leave(client)
 
     @staticmethod
-    def _policy(environ: dict[str, Any]) -> list[tuple[str, str]]:
-        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
-        return _POLICY if asked is None else [*cors_headers(asked), _NOSNIFF]
-
-    @staticmethod
     def _problem(
         exc: HTTPException, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         response = apply_policy(
-            problem_response(exc), environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            problem_response(exc),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            preflight=False,
         )
         return response(environ, start_response)
 
