@@ -88,7 +88,9 @@ def _unquote_plus(text: str) -> str:
     """
     if "%" not in text:
         return text.replace("+", " ")
-    escaped = text.replace("\\", "\\\\").replace("+", " ").replace("%", "\\x")
+    # A backslash is rare in a URL (it is escaped there): no pass over the text for it.
+    escaped = text.replace("\\", "\\\\") if "\\" in text else text
+    escaped = escaped.replace("+", " ").replace("%", "\\x")
     try:
         raw: bytes = codecs.escape_decode(escaped)[0]
     except ValueError:
@@ -157,7 +159,7 @@ def read_protocol_request(
             raise BadParameter("no 'query' given")
         return ProtocolRequest("service", "", params)
     operation, text = ("query", queries[0]) if queries else ("update", updates[0])
-    size = len(text.encode("utf-8"))
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))  # isascii: O(1)
     if size > max_query_bytes:
         raise QueryTooLarge(
             f"the {operation} is {size} bytes; this endpoint takes at most {max_query_bytes}",
