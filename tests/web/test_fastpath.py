@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from eusdp.web.fastpath import ResponseCache, mark_cacheable
+from eusdp.web.fastpath import _HARMLESS, ResponseCache, mark_cacheable
 
 ASK = "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"
 
@@ -140,6 +140,9 @@ def test_headers_are_found_among_the_process_environment_granian_adds() -> None:
         call(app, **{unknown: "1"}, **process, HTTP_ACCEPT="text/csv")
         call(app, **process, HTTP_ACCEPT="text/csv", **{unknown: "1"})
     assert inner.calls == 7 and app.stats()["hits"] == 1
+    learned = app._names.known - _HARMLESS
+    assert set(process) <= learned  # the first request taught the names...
+    assert not [name for name in learned if name.startswith("HTTP_")]  # ...never a header
 
 
 @pytest.mark.parametrize("inner", [Counting(status="404 NOT FOUND"), Counting(mark=False)])

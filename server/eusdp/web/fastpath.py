@@ -27,7 +27,6 @@ What it keeps: a response once its key has been asked for ``min_uses`` times (se
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -39,7 +38,7 @@ from ..admission import Doorkeeper
 CACHEABLE = "eusdp.cacheable"
 
 #: Headers that shape a response: part of the key.
-_KEYED = ("HTTP_ACCEPT", "HTTP_HOST", "HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+_KEYED = ("HTTP_ACCEPT", "HTTP_HOST", "HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")  # _key
 
 #: Headers that may be present without changing the response (besides the keyed ones).
 _HARMLESS = frozenset(
@@ -62,25 +61,6 @@ _HARMLESS = frozenset(
     }
 )
 
-#: Names in a WSGI environ that are not request headers: CGI's and WSGI's, and this
-#: process's environment, which Granian copies into every environ (59 names in all
-#: here, for a request with two headers). The scan for headers skips them with one set
-#: difference, in C: ``_key`` took 3.1 us a request scanning all, 1.3 skipping these.
-#: Only a name that cannot be a header may be here (none starting ``HTTP_``), so a
-#: name missing from it costs time, never a wrong answer.
-_NOT_HEADERS = frozenset(
-    name
-    for name in (
-        *os.environ,
-        *("GATEWAY_INTERFACE", "SCRIPT_NAME", "SERVER_SOFTWARE", "SERVER_PROTOCOL"),
-        *("SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "REQUEST_METHOD", "PATH_INFO"),
-        *("QUERY_STRING", "RAW_URI", "REQUEST_URI", "CONTENT_TYPE", "CONTENT_LENGTH"),
-        *("wsgi.errors", "wsgi.input", "wsgi.input_terminated", "wsgi.multiprocess"),
-        *("wsgi.multithread", "wsgi.run_once", "wsgi.version", "wsgi.url_scheme"),
-    )
-    if not name.startswith("HTTP_")
-)
-
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 #: A kept response. All tuples of strings and bytes: Python's cyclic garbage collector
@@ -94,22 +74,50 @@ def mark_cacheable(environ: dict[str, Any]) -> None:
     environ[CACHEABLE] = True
 
 
-def _key(environ: dict[str, Any], version: str) -> tuple[str, ...] | None:
+class _Names:
+    """The names a WSGI environ may hold without one being a header that could change the
+    answer: the harmless headers, and every name that is not a header at all. Those are
+    learned: the first request shows the server's (Granian copies the process's whole
+    environment into every environ: 59 names for a request with two headers here).
+
+    Testing that every name of an environ is known is one ``issuperset``, in C: 0.6 us
+    against 2.5 for a Python scan of the 59 names. Only names that are not headers, or
+    harmless ones, are ever added (a client cannot make a non-header name: its headers
+    are all ``HTTP_...`` but the two ``CONTENT_`` ones), so the set stays the server's
+    own size; one added twice by two threads at once is just added."""
+
+    def __init__(self) -> None:
+        self.known = frozenset(_HARMLESS)
+
+    def only_harmless(self, environ: dict[str, Any]) -> bool:
+        known = self.known
+        if known.issuperset(environ):
+            return True
+        for name in environ.keys() - known:
+            if name.startswith("HTTP_") and name not in _HARMLESS:
+                return False
+        self.known = known.union(environ)
+        return True
+
+
+def _key(environ: dict[str, Any], version: str, names: _Names) -> tuple[str, ...] | None:
     """The cache key, or ``None`` if this request must go to the app."""
     if environ.get("REQUEST_METHOD") != "GET":
         return None
     if environ.get("CONTENT_LENGTH") not in (None, "", "0"):
         return None
-    for name in environ.keys() - _NOT_HEADERS:
-        if name.startswith("HTTP_") and name not in _HARMLESS:
-            return None
+    if not names.only_harmless(environ):
+        return None
     return (
         version,
         environ.get("wsgi.url_scheme", "http"),
         environ.get("SCRIPT_NAME", ""),
         environ.get("PATH_INFO", ""),
         environ.get("QUERY_STRING", ""),
-        *(environ.get(name, "") for name in _KEYED),
+        environ.get("HTTP_ACCEPT", ""),  # the _KEYED headers, written out: no generator
+        environ.get("HTTP_HOST", ""),
+        environ.get("HTTP_ORIGIN", ""),
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
     )
 
 
@@ -131,11 +139,12 @@ class ResponseCache:
         self._bytes = 0
         self._seen_version = ""
         self._lock = threading.Lock()
+        self._names = _Names()
         self.hits = 0
         self.misses = 0
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        key = _key(environ, self.version()) if self.max_bytes > 0 else None
+        key = _key(environ, self.version(), self._names) if self.max_bytes > 0 else None
         if key is None:
             return self.app(environ, start_response)
         with self._lock:

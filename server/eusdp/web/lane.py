@@ -197,7 +197,14 @@ def _base_url(environ: dict[str, Any]) -> str:
 
     Remembered per host and script name (building it cost 15% of the lane's time); the
     Host header is the client's to choose, so at most a few hundred are kept."""
-    key = tuple(environ.get(name, "") for name in _URL_PARTS)
+    get = environ.get
+    key = (  # what the URL is made of, written out (no generator)
+        get("wsgi.url_scheme", ""),
+        get("HTTP_HOST", ""),
+        get("SERVER_NAME", ""),
+        get("SERVER_PORT", ""),
+        get("SCRIPT_NAME", ""),
+    )
     url = _BASE_URLS.get(key)
     if url is None:
         root = environ.get("SCRIPT_NAME", "").encode("latin-1").decode("utf-8", "replace")
@@ -207,7 +214,3 @@ def _base_url(environ: dict[str, Any]) -> str:
             _BASE_URLS.clear()
         _BASE_URLS[key] = url
     return url
-
-
-#: What the endpoint's URL is made of.
-_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
