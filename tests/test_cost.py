@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
 
-from eusdp import cost
+from eusdp import cost, querying
 from eusdp.config import load_settings
 from eusdp.cost import CostGate, GraphStats, bound, shape
 from eusdp.live import query_service
@@ -289,6 +290,29 @@ def test_a_cheap_query_runs_in_the_server_process_and_others_in_a_worker(store: 
         # A client's deadline under a second is kept to the letter: by a worker.
         svc.run(QueryJob(FILTERED_JOIN.replace("1000017", "1000018"), "json"), deadline=0.5)
         assert svc.inline == 1
+    finally:
+        svc.close()
+
+
+def test_cheap_queries_are_evaluated_one_at_a_time_in_a_process(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two request threads would otherwise hand the GIL to and fro inside Oxigraph."""
+    svc = QueryService(store, workers=1, deadline=5.0, inline_budget=BUDGET)
+    held: list[bool] = []
+    real = querying.execute
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        held.append(svc._inline_lock.locked())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(querying, "execute", watched)
+    try:
+        svc.run(QueryJob(FILTERED_JOIN, "json"))
+        assert held == [True] and not svc._inline_lock.locked()
+        with pytest.raises(SyntaxError):  # the lock is let go on an error too
+            svc.run(QueryJob("SELECT ?s WHERE { ?s ex:p ?o }", "json"))
+        assert held == [True, True] and not svc._inline_lock.locked()
     finally:
         svc.close()
 
