@@ -3,7 +3,10 @@
 Counted per server process (each Granian worker counts its own clients), by the
 address the request comes from: behind a reverse proxy every client shares the
 proxy's address, so raise ``max_client_queries`` there or key on a trusted
-forwarding header at the proxy. Only the routes that run queries are counted.
+forwarding header at the proxy. Only the routes that run queries are counted, and
+on ``/sparql`` not a query sent without other parameters that the cost gate proves
+cheap (:mod:`eusdp.cost`; the lane's short way, :mod:`eusdp.web.lane`): it runs on the
+request's own thread without a worker, so it cannot keep workers from other clients.
 """
 
 from __future__ import annotations
