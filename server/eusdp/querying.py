@@ -3,7 +3,8 @@
 The web layer (and anything else that answers strangers) hands a :class:`QueryJob`
 to :meth:`QueryService.run`. The query is evaluated and serialised in a worker
 process under a deadline (see :mod:`eusdp.executor`), so a query that never ends
-or crashes the engine costs one worker, not the server. Answers are cached by
+or crashes the engine costs one worker, not the server; only a query whose work is
+provably small (:mod:`eusdp.cost`) runs in the server process, one at a time. Answers are cached by
 everything that determines them, the graph's version included: the graph is
 read-only, so a cached answer is exact until the data changes.
 

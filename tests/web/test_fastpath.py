@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from eusdp.web.fastpath import _HARMLESS, ResponseCache, mark_cacheable
+from eusdp.web.fastpath import _HARMLESS, _KEYED, ResponseCache, mark_cacheable
 
 ASK = "/sparql?query=ASK%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D"
 
@@ -124,6 +124,16 @@ def test_unknown_headers_bypass_the_cache() -> None:
     call(app, HTTP_AUTHORIZATION="Basic eA==")
     call(app, HTTP_RANGE="bytes=0-1")
     assert inner.calls == 3 and app.stats()["entries"] == 0
+
+
+@pytest.mark.parametrize("name", _KEYED)
+def test_each_keyed_header_is_in_the_key(name: str) -> None:
+    """``_key`` writes the keyed headers out one by one: none may be left out."""
+    inner = Counting()
+    app = ResponseCache(inner, lambda: "v", 10_000)
+    for value in ("a", "b", "a"):
+        call(app, **{name: value})
+    assert inner.calls == 2 and app.stats()["hits"] == 1
 
 
 def test_headers_are_found_among_the_process_environment_granian_adds() -> None:

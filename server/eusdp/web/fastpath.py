@@ -38,7 +38,8 @@ from ..admission import Doorkeeper
 CACHEABLE = "eusdp.cacheable"
 
 #: Headers that shape a response: part of the key.
-_KEYED = ("HTTP_ACCEPT", "HTTP_HOST", "HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")  # _key
+#: (``_key`` writes them out again, in this order, to make no generator per request.)
+_KEYED = ("HTTP_ACCEPT", "HTTP_HOST", "HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
 
 #: Headers that may be present without changing the response (besides the keyed ones).
 _HARMLESS = frozenset(

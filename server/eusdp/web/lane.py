@@ -13,6 +13,9 @@ the checks and negotiation (:func:`eusdp.web.sparql.query_job`), the run and its
 errors (:func:`eusdp.web.answers.run_job`), the per-client limit, the response
 policy, and problem documents for every error. So an answer, its headers and its
 errors are the same whichever path served them; the Protocol tests run through it.
+One shortcut of its own: a query sent alone that the cost gate proves cheap is checked
+by the gate's reading instead of ``query_job`` and not counted by the limit (see
+``_serve``); a test holds its answers and errors equal to Flask's.
 
 What it leaves to Flask: a request without a query (the service description), an
 update (refused there with the right status), HEAD and OPTIONS, and a POST whose
@@ -161,11 +164,8 @@ class SparqlLane:
     def _problem(
         exc: HTTPException, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
-        response = apply_policy(
-            problem_response(exc),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            preflight=False,
-        )
+        # GET and POST only here, never a preflight: the request's headers are not echoed.
+        response = apply_policy(problem_response(exc), None, preflight=False)
         return response(environ, start_response)
 
 
