@@ -32,7 +32,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import Flask
@@ -91,7 +91,47 @@ def granian_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run_app(app: Callable[..., Any], options: dict[str, Any], stack_bytes: int) -> None:
+#: Names of a WSGI environ that only a request may set: its headers and body's.
+_REQUEST_NAMES = ("HTTP_", "CONTENT_TYPE", "CONTENT_LENGTH")
+
+WSGICallable = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def without_process_headers(
+    app: WSGICallable, environment: Mapping[str, str] | None = None
+) -> WSGICallable:
+    """``app``, shown only the headers a request sent, not the server's own environment.
+
+    Granian starts every WSGI environ as a copy of the process's environment (as CGI
+    did), before the request's names: a server started with ``HTTP_PROXY`` set would
+    show every request a ``Proxy`` header it never sent (the "httpoxy" confusion,
+    turned around), and the response cache, which serves only requests without unknown
+    headers, would serve none. Such names are taken out of each environ when they hold
+    the process's value (a request that sent the same header with the same value loses
+    it: only the header's name tells the two apart, and it is the same). Without such
+    names in the environment (nearly always) ``app`` itself is returned: nothing added
+    to a request."""
+    source = os.environ if environment is None else environment
+    posing = {name: value for name, value in source.items() if name.startswith(_REQUEST_NAMES)}
+    if not posing:
+        return app
+    log.warning(
+        "the server's environment has %s, which the HTTP server would pass to every request "
+        "as if the client had sent it: taken out of each request",
+        ", ".join(sorted(posing)),
+    )
+    pairs = tuple(posing.items())
+
+    def stripped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        for name, value in pairs:
+            if environ.get(name) == value:
+                del environ[name]
+        return app(environ, start_response)
+
+    return stripped
+
+
+def run_app(app: WSGICallable, options: dict[str, Any], stack_bytes: int) -> None:
     """Serve a WSGI app already built in this process until SIGINT/SIGTERM."""
     from granian.server import Server
 
@@ -108,8 +148,9 @@ def run_app(app: Callable[..., Any], options: dict[str, Any], stack_bytes: int) 
     # objects; what garbage the old generation holds is frozen with the rest.
     gc.collect(1)
     gc.freeze()
+    served = without_process_headers(app)
     server = Server("eusdp:app", **options)
-    server.serve(target_loader=lambda _target: app)
+    server.serve(target_loader=lambda _target: served)
 
 
 def _log_to_stderr() -> None:

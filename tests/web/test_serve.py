@@ -10,10 +10,17 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
+from flask import Flask
 from web_support import LiveServer, live_server_process, project_settings
+from werkzeug.test import EnvironBuilder
 
 from eusdp.config import Settings
-from eusdp.serve import MIN_THREAD_STACK, granian_options, thread_stack_bytes
+from eusdp.serve import (
+    MIN_THREAD_STACK,
+    granian_options,
+    thread_stack_bytes,
+    without_process_headers,
+)
 
 
 def test_granian_options(web_settings: Settings) -> None:
@@ -33,6 +40,62 @@ def test_thread_stack_grows_with_the_query_limit(web_settings: Settings) -> None
     assert thread_stack_bytes(web_settings) >= MIN_THREAD_STACK
     big = thread_stack_bytes(replace(web_settings, max_query_bytes=1_000_000))
     assert big >= 1_000_000 * 6 * 1024 and big % 65536 == 0
+
+
+#: A server's environment as Granian copies it into every environ, with a proxy setting.
+PROXIED = {"PATH": "/usr/bin", "HOME": "/srv", "HTTP_PROXY": "http://proxy.test:3128",
+           "CONTENT_TYPE": "text/x-process"}  # fmt: skip
+
+
+def granian_call(
+    app: object, environment: dict[str, str], **headers: str
+) -> tuple[str, dict[str, str], bytes]:
+    """A GET as Granian hands it over: the process environment, then the request's names
+    on top (a GET without a body has no ``CONTENT_*`` names of its own)."""
+    request = EnvironBuilder(
+        path="/sparql", query_string={"query": "ASK {}"}, headers=headers
+    ).get_environ()
+    own = {k: v for k, v in request.items() if not (k.startswith("CONTENT_") and not v)}
+    environ = {**environment, **own}
+    seen: list[object] = []
+
+    def start_response(status: str, head: list[tuple[str, str]], exc_info: object = None) -> None:
+        seen[:] = [status, dict(head)]
+
+    body = b"".join(app(environ, start_response))  # type: ignore[operator]
+    return str(seen[0]), seen[1], body  # type: ignore[return-value]
+
+
+def test_an_environment_without_request_names_leaves_the_app_as_it_is(app: Flask) -> None:
+    assert without_process_headers(app, {"PATH": "/usr/bin", "HTTPS_PROXY": "x"}) is app
+
+
+def test_the_process_environment_is_not_taken_for_request_headers() -> None:
+    seen: list[dict[str, object]] = []
+
+    def probe(environ: dict[str, object], start_response: object) -> list[bytes]:
+        seen.append(dict(environ))
+        start_response("200 OK", [])  # type: ignore[operator]
+        return [b""]
+
+    wrapped = without_process_headers(probe, PROXIED)
+    granian_call(wrapped, PROXIED)
+    assert "HTTP_PROXY" not in seen[0] and "CONTENT_TYPE" not in seen[0]
+    assert seen[0]["PATH"] == "/usr/bin"  # the rest of the environment stays
+    granian_call(wrapped, PROXIED, Proxy="http://client.test")  # the client's own: kept
+    assert seen[1]["HTTP_PROXY"] == "http://client.test"
+
+
+def test_a_proxy_setting_does_not_turn_the_response_cache_off(app: Flask) -> None:
+    """Unwrapped, every request looks like it carries a ``Proxy`` header, which the
+    response cache does not know: it answers none of them (the first assertion)."""
+    plain = [granian_call(app, PROXIED)[1].get("X-Eusdp-Cache") for _ in range(4)]
+    assert "hit" not in plain
+    wrapped = without_process_headers(app, PROXIED)
+    answers = [granian_call(wrapped, PROXIED) for _ in range(4)]
+    assert all(status.startswith("200") for status, _, _ in answers)
+    assert all(json.loads(body)["boolean"] is True for _, _, body in answers)
+    assert answers[-1][1].get("X-Eusdp-Cache") == "hit"  # kept once asked enough times
 
 
 @pytest.mark.slow
