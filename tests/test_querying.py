@@ -19,6 +19,7 @@ from eusdp.querying import (
     QueryAnswer,
     QueryJob,
     QueryService,
+    _Waiter,
     query_form,
 )
 from eusdp.store import Store
@@ -323,6 +324,33 @@ def test_in_turn_a_waiter_takes_it_once_free_without_a_hand_over() -> None:
     thread.start()
     time.sleep(STARVE / 4)
     lock.__exit__(None, None, None)
+    assert got.wait(5.0)
+    thread.join(5.0)
+    assert not lock.locked()
+
+
+def test_in_turn_a_waiter_finding_it_free_hands_it_to_an_older_waiter() -> None:
+    """A waiter that wakes from its timed wait to a free lock while an older one has not
+    woken yet (preempted before its own wait) hands the lock to the older one and waits
+    its turn; before, it took the lock ahead of it."""
+    lock, got = InTurn(), threading.Event()
+    lock.__enter__()
+    older = _Waiter()  # a thread queued first, not yet in its wait
+    lock._waiting.append(older)
+
+    def younger() -> None:
+        with lock:
+            got.set()
+
+    thread = threading.Thread(target=younger, daemon=True)
+    thread.start()
+    while len(lock._waiting) < 2:
+        time.sleep(STARVE / 10)
+    with lock._guard:  # let go the way __exit__ does when no waiter has starved yet
+        lock._held = False
+    assert older.turn.acquire(timeout=5.0)  # the older waiter was handed the lock...
+    assert lock.locked() and not got.is_set()  # ...and the younger waits behind it
+    lock.__exit__(None, None, None)  # the older one done: the younger, starved, next
     assert got.wait(5.0)
     thread.join(5.0)
     assert not lock.locked()

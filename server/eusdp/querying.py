@@ -268,7 +268,8 @@ class InTurn:
     every release (each query a wake-up, as without a lock: 86). But ``threading.Lock``
     bounds nothing: a thread was passed over for many queries in a row, and the ad-hoc
     p99 at 1x went from 1.6 to 14.7 ms. A waiter sleeps at most ``STARVE`` at a time;
-    woken, it takes the lock if it is free, else waits to be handed it."""
+    woken, it finds the lock free and hands it to the oldest waiter (itself, or one
+    ahead of it), or finds it held and waits to be handed it."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
@@ -289,12 +290,14 @@ class InTurn:
         if me.turn.acquire(timeout=STARVE):
             return  # handed over
         with self._guard:
-            if me not in self._waiting:  # handed over just after the timeout
-                pass
-            elif not self._held:
-                self._waiting.remove(me)
+            if me in self._waiting and not self._held:
+                # Free, and every waiter ahead has waited longer: the oldest goes first
+                # (one preempted before its own timed wait may not have woken yet).
+                oldest = self._waiting.popleft()
                 self._held = True
-                return
+                if oldest is me:
+                    return
+                oldest.turn.release()  # handed over; this thread waits for its turn
         me.turn.acquire()  # starved now: the next release hands it over (or has)
 
     def __exit__(self, *_exc: object) -> None:
