@@ -51,6 +51,25 @@ def test_bad_turtle_names_file_and_line(tmp_path: Path) -> None:
     assert str(err.value).startswith(f"{err.value.path}:{line}: syntax error")
 
 
+def test_a_fact_stated_in_two_files_is_refused_naming_both(tmp_path: Path) -> None:
+    """Queries read the files' union, where Oxigraph would keep the triple twice: the
+    partner count of this data would be 2 for one partner."""
+    settings = settings_for(tmp_path, MINIMAL.read_text(encoding="utf-8"))
+    again = settings.data_dir / "zz-again.ttl"  # read after case.ttl
+    again.write_text(
+        "@prefix eusdp: <https://w3id.org/eusdp/ontology#> .\n"
+        "@prefix id: <https://w3id.org/eusdp/id/> .\n"
+        "id:partnership\\/x eusdp:partner id:country\\/x .\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as err:
+        validate(settings)
+    assert err.value.path == again
+    message = str(err.value)
+    assert "<https://w3id.org/eusdp/id/partnership/x> eusdp:partner" in message
+    assert f"stated here and in {settings.data_dir / 'case.ttl'}" in message
+
+
 BAD_CASES = {
     "missing-date": (
         ('    eusdp:signingDate "2024-01-01"^^xsd:date ;\n', ""),

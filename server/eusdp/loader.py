@@ -158,12 +158,41 @@ def load_dataset(sources: Iterable[SourceFile]) -> Dataset:
 
 
 def merged(dataset: Dataset, sources: Iterable[SourceFile]) -> Graph:
-    """The triples of the sources' named graphs as one graph (what the reasoner reads)."""
+    """The triples of the sources' named graphs as one graph (what the reasoner reads).
+
+    Raises :class:`DataError` if two files state the same triple. Queries read the
+    union of the files' graphs, and Oxigraph's union keeps a triple once per graph that
+    holds it (SPARQL's default graph is a set: Fuseki's union graph, and this graph,
+    hold it once), so a fact stated twice would count twice (``COUNT``, ``SUM``, every
+    row it joins). A file that restates a fact from another is a slip when a
+    partnership is added: each fact has one place, and its file is its provenance."""
+    sources = list(sources)
     graph = Graph()
+    stated = 0
+    for source in sources:
+        part = dataset.graph(source.graph)
+        stated += len(part)
+        for triple in part:
+            graph.add(triple)
+    if len(graph) != stated:
+        raise _stated_twice(dataset, sources)
+    return graph
+
+
+def _stated_twice(dataset: Dataset, sources: Sequence[SourceFile]) -> DataError:
+    """The error for the first triple (in file order) that an earlier file states too."""
+    first: dict[object, SourceFile] = {}
     for source in sources:
         for triple in dataset.graph(source.graph):
-            graph.add(triple)
-    return graph
+            earlier = first.setdefault(triple, source)
+            if earlier is not source:
+                shown = " ".join(term.n3(dataset.namespace_manager) for term in triple)
+                return DataError(
+                    source.path,
+                    f"{shown} is stated here and in {earlier.path}: state each fact in one "
+                    "file (queries read the files' union, which would hold it twice)",
+                )
+    raise AssertionError("the union is smaller than its parts, yet no triple is repeated")
 
 
 def asserted_graphs(sources: Sequence[SourceFile]) -> list[URIRef]:
