@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import time
@@ -267,3 +269,18 @@ def _spans_in_parallel(pools: list[Executor[tuple[str, float], str]]) -> list[tu
     for t in threads:
         t.join()
     return sorted((float(a), float(b)) for a, b in (line.split() for line in out))
+
+
+def test_a_job_that_cannot_be_pickled_is_refused_without_losing_a_worker() -> None:
+    """Before, the worker taken for it was neither given back nor stopped: the next job
+    started another, and the first stayed behind for good, idle and untracked."""
+    executor: Executor[object, str] = Executor(work, size=1, wait=0.5)  # type: ignore[arg-type]
+    try:
+        first = executor.run(("pid", 0), deadline=5)
+        processes = len(multiprocessing.active_children())
+        with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+            executor.run(("echo", lambda: None), deadline=5)
+        assert executor.run(("pid", 0), deadline=5) == first  # the same worker, given back
+        assert len(multiprocessing.active_children()) == processes
+    finally:
+        executor.close()

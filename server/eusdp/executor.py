@@ -70,11 +70,20 @@ _LENGTH = struct.Struct("!Q")
 
 def _send(fd: int, message: object) -> None:
     """Write one message: the length of its pickle (8 bytes), then the pickle."""
+    _write(fd, _encode(message))
+
+
+def _encode(message: object) -> list[bytes]:
+    """A message as :func:`_send` writes it; raises here, before anything is written, if
+    it cannot be pickled."""
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
     header = _LENGTH.pack(len(data))
     # A small message goes in one write (the reader takes it in one read); a large one
     # is not copied just to put its length in front.
-    parts = [header + data] if len(data) < _CHUNK else [header, data]
+    return [header + data] if len(data) < _CHUNK else [header, data]
+
+
+def _write(fd: int, parts: list[bytes]) -> None:
     for part in parts:
         view = memoryview(part)
         while view:
@@ -331,11 +340,14 @@ class Executor(Generic[Job, Outcome]):
         and one that cannot start is told so, not that it ran out of time. (Counted from
         this call, a 6 s CONSTRUCT at 1M triples queued behind another had 4 s of its
         10 left.) The thread is held at most for the two added up."""
+        # Pickled before a worker is taken: a job that cannot be (an error of the caller's)
+        # raises here, and no worker is left reserved with nothing sent to it.
+        message = _encode(job)
         token, worker = self._take(min(self._wait, deadline), owner)
         keep: _Worker | None = None
         try:
             try:
-                _send(worker.jobs, job)
+                _write(worker.jobs, message)
                 if not worker.ready.poll(min(max(deadline, 0.0) * 1000, _LONGEST_POLL)):
                     self._kill(worker)
                     raise Overrun(deadline)
