@@ -46,7 +46,8 @@ class Settings:
     host: str = "127.0.0.1"
     #: Port the server listens on.
     port: int = 8000
-    #: Number of WSGI worker processes (0: one per core, at least 2; see ``worker_count``).
+    #: Number of WSGI worker processes (0: one more than the cores, at least 2; see
+    #: ``worker_count``).
     workers: int = 0
     #: Threads running Python per worker process. Two by default, so that a long query
     #: does not hold up the requests that reach its process: while one client's query ran
@@ -147,15 +148,25 @@ class Settings:
 
     @property
     def worker_count(self) -> int:
-        """Server processes: ``workers``, or one per core and at least two.
+        """Server processes: ``workers``, or one more than the cores and at least two.
 
         A process's threads share its GIL, so it is processes that run Python at once,
-        and the cores set how many are worth having. Two at the least, so that one
-        process may be restarted or stalled while the other answers.
+        and the cores set how many are worth having: one more than the cores, because a
+        process alone does not keep a core busy (its threads wait for each other's GIL,
+        for the lock around cheap queries, for Granian's I/O thread). At 1x on 2 cores,
+        new queries (adhoc:1, wrk -c8, 3 rounds of 5 s, Oxigraph's server alongside at
+        15.5-18.2k req/s): 2 processes 14,758 / 13,382 / 15,083 req/s, 3 processes
+        16,034 / 15,085 / 16,338 (and 16,184 / 16,754 / 16,819 in a second round), 4
+        processes 15,470 / 14,884 / 13,755 (too many threads for the cores). In
+        ``bench/run`` (3x5 s) 3 processes gave adhoc 0.88 / 1.03 / 1.00x Oxigraph's at 1x,
+        where the last full runs with 2 gave 0.75-0.82 on adhoc:1; 2.07 / 1.09 / 3.20x at
+        100k (1.57 / 1.02 / 3.15x with 2). The price is the cached answers': 41-43k req/s
+        against ~50k, and a longer tail (more threads share the cores). Two at the
+        least, so that one process may be restarted or stalled while the other answers.
         """
         if self.workers > 0:
             return self.workers
-        return max(2, os.cpu_count() or 1)
+        return max(2, (os.cpu_count() or 1) + 1)
 
     @property
     def remote_options(self) -> RemoteOptions:
@@ -237,5 +248,5 @@ def load_settings(
     if settings.inline_budget < 0:
         raise ValueError(f"inline_budget must be 0 (off) or more, not {settings.inline_budget}")
     if settings.workers < 0 or settings.threads < 1:
-        raise ValueError("workers must be 0 (one per core) or more, threads 1 or more")
+        raise ValueError("workers must be 0 (one more than the cores) or more, threads 1 or more")
     return settings
