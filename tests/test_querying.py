@@ -204,8 +204,8 @@ def test_the_waiters_share_the_failure(
 @pytest.mark.parametrize(
     ("cores", "overrides", "expected"),
     [
-        (2, {}, 1),  # 2 cores, 3 server processes (one more than the cores): one each
-        (8, {}, 1),  # 8 cores, 9 server processes
+        (2, {}, 1),  # 2 cores, 2 server processes: one each
+        (8, {}, 1),  # 8 cores, 8 server processes
         (8, {"workers": 2, "threads": 4}, 4),  # 8 cores over 2 processes
         (32, {"workers": 2, "threads": 4}, 4),  # never more than the threads that wait on them
         (8, {"workers": 1, "threads": 16}, 8),
@@ -223,13 +223,12 @@ def test_query_workers_follow_the_cores(
 
 @pytest.mark.parametrize(
     ("cores", "workers", "expected"),
-    [(2, 0, 3), (8, 0, 9), (1, 0, 2), (None, 0, 2), (8, 3, 3)],
+    [(2, 0, 2), (8, 0, 8), (1, 0, 2), (None, 0, 2), (8, 3, 3)],
 )
 def test_server_processes_follow_the_cores(
     monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int, expected: int
 ) -> None:
-    """One more than the cores (a process alone leaves its core idle while its threads
-    wait), at least two (one long query leaves the other free), or as said."""
+    """One per core, at least two (one long query leaves the other free), or as said."""
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert Settings(workers=workers).worker_count == expected
 

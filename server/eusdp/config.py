@@ -46,18 +46,18 @@ class Settings:
     host: str = "127.0.0.1"
     #: Port the server listens on.
     port: int = 8000
-    #: Number of WSGI worker processes (0: one more than the cores, at least 2; see
-    #: ``worker_count``).
+    #: Number of WSGI worker processes (0: one per core, at least 2; see ``worker_count``).
     workers: int = 0
     #: Threads running Python per worker process. Two by default, so that a long query
     #: does not hold up the requests that reach its process: while one client's query ran
     #: for 5 s (2 processes), another's canned requests on fresh connections at 20/s waited
-    #: up to 4.7 s, 38 of 60 of them, with one thread; none waited with two. The price is
-    #: the cached answers' tail, for the same req/s (the threads of a process queue for its
-    #: GIL): at 1x with wrk's 8 connections, trials of 3x5 s gave a p99 of 1.0-1.7 ms
-    #: against 0.5-0.8 ms with one thread, and a full ``bench/run``'s runs anywhere between
-    #: 0.2 and 10 ms (Oxigraph's server: 2.5-5.2 ms), so that one median in six was above
-    #: Oxigraph's. Four threads gave 5-9 ms.
+    #: up to 4.7 s, 38 of 60 of them, with one thread; none waited with two. Only one of
+    #: them serves at a time, unless it is stuck on one request for 10 ms (the baton,
+    #: :mod:`eusdp.baton`): two threads serving by turns cost a GIL hand-over a request
+    #: (new queries at 1x: 0.75-0.80x Oxigraph's req/s, against 0.82-0.85x with the
+    #: baton). Granian's pool of two still costs the cached answers some tail against one
+    #: thread (p99 of a bare hello 1.0-1.4 ms against 0.3-0.6 ms in trials of 4 s), below
+    #: Oxigraph's (1.6-3.5 ms) all the same.
     threads: int = 2
     #: Write one line per request to stderr (Granian's access log). Off by default, as in
     #: Granian, gunicorn and Oxigraph's server (a proxy in front usually keeps the log): at
@@ -148,25 +148,24 @@ class Settings:
 
     @property
     def worker_count(self) -> int:
-        """Server processes: ``workers``, or one more than the cores and at least two.
+        """Server processes: ``workers``, or one per core and at least two.
 
         A process's threads share its GIL, so it is processes that run Python at once,
-        and the cores set how many are worth having: one more than the cores, because a
-        process alone does not keep a core busy (its threads wait for each other's GIL,
-        for the lock around cheap queries, for Granian's I/O thread). At 1x on 2 cores,
-        new queries (adhoc:1, wrk -c8, 3 rounds of 5 s, Oxigraph's server alongside at
-        15.5-18.2k req/s): 2 processes 14,758 / 13,382 / 15,083 req/s, 3 processes
-        16,034 / 15,085 / 16,338 (and 16,184 / 16,754 / 16,819 in a second round), 4
-        processes 15,470 / 14,884 / 13,755 (too many threads for the cores). In
-        ``bench/run`` (3x5 s) 3 processes gave adhoc 0.88 / 1.03 / 1.00x Oxigraph's at 1x,
-        where the last full runs with 2 gave 0.75-0.82 on adhoc:1; 2.07 / 1.09 / 3.20x at
-        100k (1.57 / 1.02 / 3.15x with 2). The price is the cached answers': 41-43k req/s
-        against ~50k, and a longer tail (more threads share the cores). Two at the
-        least, so that one process may be restarted or stalled while the other answers.
+        and the cores set how many are worth having. With the baton (:mod:`eusdp.baton`:
+        one thread of a process serves while the other waits unless the first is stuck)
+        one process keeps a core busy. At 1x on 2 cores, ``bench/run`` 3x10 s (canned and
+        ad-hoc, Oxigraph's server alongside): 2 processes gave new queries 0.85 / 1.06 /
+        1.00x Oxigraph's req/s and a canned p99 of 0.89 / 0.30 / 0.11x Oxigraph's; 3
+        processes 0.83 / 1.08 / 1.00x and 1.06 / 2.51 / 0.77x (a third process only adds
+        threads to share the cores with, and waits for its turn on them). Before the
+        baton, when the two threads of a process took turns, a third process had filled
+        the time they spent waiting for each other (adhoc:1 0.80x against 0.75x). Two at
+        the least, so that one process may be restarted or stalled while the other
+        answers.
         """
         if self.workers > 0:
             return self.workers
-        return max(2, (os.cpu_count() or 1) + 1)
+        return max(2, os.cpu_count() or 1)
 
     @property
     def remote_options(self) -> RemoteOptions:

@@ -37,6 +37,7 @@ from typing import Any
 
 from flask import Flask
 
+from .baton import Baton, passing
 from .building import build_in_child
 from .config import Settings, load_settings
 from .loader import DataError
@@ -131,6 +132,35 @@ def without_process_headers(
     return stripped
 
 
+def bench_spare_threads(baton: Baton) -> bool:
+    """Make Granian's WSGI workers pass ``baton`` around each request (see
+    :mod:`eusdp.baton`); False, and a warning, where this Granian has no place for it.
+
+    Granian wraps the app in a per-request callable (``granian.wsgi._callback_wrapper``:
+    it calls the app, then hands the response to the HTTP side) when a worker starts;
+    the baton goes around that callable, so a thread that waits on the bench does so
+    after its response has left. That wrapper is Granian's own, not public API: a
+    test (``tests/web/test_baton.py``) starts a real server and fails if an upgrade
+    moves it, rather than let the threads go back to taking turns unnoticed."""
+    try:
+        from granian.server import mp as workers
+    except ImportError:
+        workers = None  # type: ignore[assignment]
+    original = getattr(workers, "_wsgi_call_wrap", None)
+    if original is None:
+        log.warning("this Granian has no per-request wrapper to hook: request threads take turns")
+        return False
+    if getattr(original, "eusdp_baton", None) is not None:  # hooked already (tests, reruns)
+        original = original.eusdp_baton
+
+    def wrap(callback: WSGICallable, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        return passing(baton, original(callback, *args, **kwargs))
+
+    wrap.eusdp_baton = original  # type: ignore[attr-defined]
+    workers._wsgi_call_wrap = wrap  # type: ignore[attr-defined]
+    return True
+
+
 def run_app(app: WSGICallable, options: dict[str, Any], stack_bytes: int) -> None:
     """Serve a WSGI app already built in this process until SIGINT/SIGTERM."""
     from granian.server import Server
@@ -148,6 +178,8 @@ def run_app(app: WSGICallable, options: dict[str, Any], stack_bytes: int) -> Non
     # objects; what garbage the old generation holds is frozen with the rest.
     gc.collect(1)
     gc.freeze()
+    if options.get("blocking_threads", 1) > 1:
+        bench_spare_threads(Baton())
     served = without_process_headers(app)
     server = Server("eusdp:app", **options)
     server.serve(target_loader=lambda _target: served)
