@@ -247,5 +247,5 @@ def load_settings(
     if settings.inline_budget < 0:
         raise ValueError(f"inline_budget must be 0 (off) or more, not {settings.inline_budget}")
     if settings.workers < 0 or settings.threads < 1:
-        raise ValueError("workers must be 0 (one more than the cores) or more, threads 1 or more")
+        raise ValueError("workers must be 0 (one per core) or more, threads 1 or more")
     return settings
